@@ -1,0 +1,111 @@
+"""Pytest fixtures for the local test bed: the real Kubernetes control plane and Kafka broker.
+
+Each fixture starts its component through the same script a person uses (``make cluster-up`` /
+``make kafka-up``). A component that was already running when the session began is reused and
+left running; one the session started is stopped at the end, so no stray processes remain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TESTBED = ROOT / "testbed"
+STATE = pathlib.Path(os.environ.get("HTD_STATE", ROOT / ".testbed"))
+
+
+def versions() -> dict[str, str]:
+    """The pinned versions from testbed/versions.env (KEY=VALUE lines)."""
+    out = {}
+    for line in (TESTBED / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _script(name: str, action: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(TESTBED / name), action], capture_output=True, text=True, check=False
+    )
+
+
+class _Component:
+    """Start-or-reuse a test bed component for the session; stop it only if we started it."""
+
+    def __init__(self, script: str):
+        self.script = script
+        self.started_here = False
+
+    def up(self) -> None:
+        self.started_here = _script(self.script, "status").returncode != 0
+        res = _script(self.script, "up")
+        if res.returncode != 0:
+            pytest.fail(f"{self.script} up failed:\n{res.stdout}\n{res.stderr}", pytrace=False)
+
+    def down(self) -> None:
+        if self.started_here and not os.environ.get("HTD_KEEP_TESTBED"):
+            _script(self.script, "down")
+
+
+@dataclasses.dataclass(frozen=True)
+class KafkaBroker:
+    bootstrap_servers: str
+    security_protocol: str
+    admin_user: str
+    admin_password: str
+
+    def client_config(self, user: str | None = None, password: str | None = None,
+                      mechanism: str = "SCRAM-SHA-512", **extra) -> dict:
+        """confluent-kafka config for the admin (default) or another SCRAM user."""
+        conf = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            "sasl.mechanism": mechanism,
+            "sasl.username": user or self.admin_user,
+            "sasl.password": password if user else self.admin_password,
+        }
+        conf.update(extra)
+        return conf
+
+
+@dataclasses.dataclass(frozen=True)
+class KubeCluster:
+    kubeconfig: pathlib.Path
+    context: str
+
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None):
+        return subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.kubeconfig), *args],
+            capture_output=True, text=True, check=check, input=input,
+        )
+
+
+@pytest.fixture(scope="session")
+def kafka_broker():
+    comp = _Component("kafka.sh")
+    comp.up()
+    env = dict(
+        line.split("=", 1) for line in (STATE / "kafka" / "env").read_text().splitlines() if line
+    )
+    yield KafkaBroker(
+        bootstrap_servers=env["HTD_KAFKA_BOOTSTRAP"],
+        security_protocol=env["HTD_KAFKA_SECURITY_PROTOCOL"],
+        admin_user=env["HTD_KAFKA_ADMIN_USER"],
+        admin_password=pathlib.Path(env["HTD_KAFKA_ADMIN_PASSWORD_FILE"]).read_text(),
+    )
+    comp.down()
+
+
+@pytest.fixture(scope="session")
+def kube_cluster():
+    comp = _Component("cluster.sh")
+    comp.up()
+    yield KubeCluster(kubeconfig=STATE / "kubeconfig", context="kwok-htd")
+    comp.down()
