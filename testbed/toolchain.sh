@@ -112,7 +112,7 @@ build_controller_gen() {
 # Maven resolves the broker's runtime classpath from Maven Central (testbed/kafka/pom.xml).
 build_kafka() {
   mkdir -p "$1/bin"
-  mvn -B -q -f "$here/kafka/pom.xml" -Dkafka.version="$2" -Dkafka.scala.version="$KAFKA_SCALA_VERSION" \
+  mvn -B -q -Dstyle.color=never -f "$here/kafka/pom.xml" -Dkafka.version="$2" -Dkafka.scala.version="$KAFKA_SCALA_VERSION" \
     -Dlog4j2.version="$LOG4J2_VERSION" -Dslf4j.version="$SLF4J_VERSION" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$1/libs"
   log "  $(find "$1/libs" -name '*.jar' | wc -l) jars"
@@ -168,4 +168,8 @@ for t in "${want[@]}"; do
     *) echo "unknown tool: $t (known: ${all[*]} controller-gen)" >&2; exit 2 ;;
   esac
 done
+# The checkout itself, importable as the collection hackathon_todo.deploy (ansible.cfg points
+# collections_path here; kubernetes.core etc. come from the `ansible` package in the venv).
+mkdir -p "$TOOLS/collections/ansible_collections/hackathon_todo"
+ln -sfn "$root" "$TOOLS/collections/ansible_collections/hackathon_todo/deploy"
 log "done"
