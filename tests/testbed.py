@@ -25,7 +25,7 @@ def versions() -> dict[str, str]:
     for line in (TESTBED / "versions.env").read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
+            key, value = line.split("=", 1)
             out[key.strip()] = value.strip()
     return out
 

@@ -67,7 +67,7 @@ def _consume_one(kafka_broker, layout, topic: str):
         }))
     try:
         consumer.subscribe([topic])
-        for _ in range(60):
+        for _attempt in range(60):
             msg = consumer.poll(0.5)
             if msg is None:
                 continue
