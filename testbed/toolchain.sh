@@ -32,8 +32,9 @@ step() {
     log "$name $version: building into $slot ..."
     rm -rf "$slot.tmp"; mkdir -p "$slot.tmp"
     "$fn" "$slot.tmp" "$version"
+    echo $(( $(date +%s) - s )) > "$slot.tmp/.build-seconds"   # read by testbed/bench_testbed.py
     rm -rf "$slot"; mv "$slot.tmp" "$slot"; touch "$slot/.complete"
-    log "$name $version: built in $(( $(date +%s) - s ))s"
+    log "$name $version: built in $(cat "$slot/.build-seconds")s"
   fi
   ln -sfn "$slot" "$TOOLS/$name"
   for f in "$slot"/bin/*; do ln -sfn "$f" "$TOOLS/bin/$(basename "$f")"; done
@@ -145,8 +146,9 @@ venv() {
     rm -rf "$slot"; "$py" -m venv "$slot"
     "$slot/bin/pip" install -q --upgrade pip
     "$slot/bin/pip" install -q -r "$root/requirements-dev.txt"
+    echo $(( $(date +%s) - s )) > "$slot/.build-seconds"
     touch "$slot/.complete"
-    log "python venv: installed in $(( $(date +%s) - s ))s"
+    log "python venv: installed in $(cat "$slot/.build-seconds")s"
   fi
   ln -sfn "$slot" "$TOOLS/venv"
 }

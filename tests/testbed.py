@@ -61,8 +61,13 @@ class KafkaBroker:
     admin_user: str
     admin_password: str
 
-    def client_config(self, user: str | None = None, password: str | None = None,
-                      mechanism: str = "SCRAM-SHA-512", **extra) -> dict:
+    def client_config(
+        self,
+        user: str | None = None,
+        password: str | None = None,
+        mechanism: str = "SCRAM-SHA-512",
+        **extra,
+    ) -> dict:
         """confluent-kafka config for the admin (default) or another SCRAM user."""
         conf = {
             "bootstrap.servers": self.bootstrap_servers,
@@ -83,7 +88,10 @@ class KubeCluster:
     def kubectl(self, *args: str, check: bool = True, input: str | None = None):
         return subprocess.run(
             ["kubectl", "--kubeconfig", str(self.kubeconfig), *args],
-            capture_output=True, text=True, check=check, input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+            input=input,
         )
 
 

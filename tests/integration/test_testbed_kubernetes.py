@@ -46,8 +46,9 @@ def test_server_reports_pinned_version(kube_cluster):
 
 
 def test_cluster_up_again_is_a_noop(kube_cluster):
-    res = subprocess.run(["bash", str(TESTBED / "cluster.sh"), "up"], capture_output=True,
-                         text=True, check=True)
+    res = subprocess.run(
+        ["bash", str(TESTBED / "cluster.sh"), "up"], capture_output=True, text=True, check=True
+    )
     assert "already up" in res.stdout
 
 
@@ -78,23 +79,31 @@ def test_k8s_module_deployment_becomes_available_and_is_idempotent(kube_cluster,
 
 
 def test_labelled_pod_fails_readiness(kube_cluster, namespace):
-    kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(
-        _deployment("broken", namespace, {FAIL_LABEL: "fail"})))
+    kube_cluster.kubectl(
+        "apply", "-f", "-", input=json.dumps(_deployment("broken", namespace, {FAIL_LABEL: "fail"}))
+    )
     deadline = time.monotonic() + 30
     pods = []
     while time.monotonic() < deadline:
-        pods = json.loads(kube_cluster.kubectl(
-            "get", "pods", "-n", namespace, "-l", "app=broken", "-o", "json").stdout)["items"]
+        pods = json.loads(
+            kube_cluster.kubectl(
+                "get", "pods", "-n", namespace, "-l", "app=broken", "-o", "json"
+            ).stdout
+        )["items"]
         if len(pods) == 2 and all(p["status"].get("phase") == "Running" for p in pods):
             break
         time.sleep(0.5)
     assert len(pods) == 2 and all(p["status"].get("phase") == "Running" for p in pods), pods
     time.sleep(3)  # give the stages time to (wrongly) mark them Ready
-    pods = json.loads(kube_cluster.kubectl(
-        "get", "pods", "-n", namespace, "-l", "app=broken", "-o", "json").stdout)["items"]
+    pods = json.loads(
+        kube_cluster.kubectl(
+            "get", "pods", "-n", namespace, "-l", "app=broken", "-o", "json"
+        ).stdout
+    )["items"]
     for pod in pods:
         ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"]
         assert ready == "False", pod["metadata"]["name"]
-    deploy = json.loads(kube_cluster.kubectl(
-        "get", "deployment", "broken", "-n", namespace, "-o", "json").stdout)
+    deploy = json.loads(
+        kube_cluster.kubectl("get", "deployment", "broken", "-n", namespace, "-o", "json").stdout
+    )
     assert deploy["status"].get("availableReplicas", 0) == 0
