@@ -65,8 +65,10 @@ def main() -> int:
     for name, secs in rows:
         print(f"  {name:<40} {secs:8.2f} s")
     if cold_total:
-        print(f"\nratio warm/cold toolchain: {warm / cold_total:.4f} "
-              f"({cold_total / max(warm, 1e-9):.0f}x faster when cached)")
+        print(
+            f"\nratio warm/cold toolchain: {warm / cold_total:.4f} "
+            f"({cold_total / max(warm, 1e-9):.0f}x faster when cached)"
+        )
     goal = 30.0
     ups = [s for n, s in rows if n.endswith("(stopped -> ready)")]
     verdict = "meets" if all(s <= goal for s in ups) else "MISSES"

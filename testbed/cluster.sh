@@ -73,7 +73,7 @@ down() {
     echo "cluster: not running"
   fi
   for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null || break; sleep 0.1; done
-  rm -rf "$KWOK_WORKDIR" "$kubeconfig"
+  rm -rf "$KWOK_WORKDIR" "$kubeconfig" "$HTD_STATE/kwokctl-create.log"
 }
 
 case ${1:-} in
