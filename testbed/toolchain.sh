@@ -94,6 +94,10 @@ build_kwok() {
   go_install "$1" "sigs.k8s.io/kwok/cmd/kwok@$2" "-X sigs.k8s.io/kwok/pkg/consts.Version=$2"
   go_install "$1" "sigs.k8s.io/kwok/cmd/kwokctl@$2" "-X sigs.k8s.io/kwok/pkg/consts.Version=$2"
 }
+build_metrics_server() {
+  go_install "$1" "sigs.k8s.io/metrics-server/cmd/metrics-server@$2" \
+    "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$2"
+}
 build_helm() {
   go_install "$1" "helm.sh/helm/v3/cmd/helm@$2" "-X helm.sh/helm/v3/internal/version.version=$2"
 }
@@ -153,7 +157,7 @@ venv() {
   ln -sfn "$slot" "$TOOLS/venv"
 }
 
-all=(venv kubernetes etcd kwok helm kafka promtool actionlint gitleaks)
+all=(venv kubernetes etcd kwok metrics-server helm kafka promtool actionlint gitleaks)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
   case $t in
@@ -163,6 +167,7 @@ for t in "${want[@]}"; do
     kubernetes) step kubernetes "$KUBERNETES_VERSION" build_kubernetes ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
+    metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;
     helm) step helm "$HELM_VERSION" build_helm ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
     gitleaks) step gitleaks "$GITLEAKS_VERSION" build_gitleaks ;;
