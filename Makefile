@@ -6,7 +6,8 @@ export PATH := $(CURDIR)/.tools/venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
-.PHONY: help toolchain cluster-up cluster-down kafka-up kafka-down testbed-up testbed-down \
+.PHONY: help toolchain cluster-up cluster-down kafka-up kafka-down chart-repo-up chart-repo-down \
+        testbed-up testbed-down \
         lint sanity unit integration test bench-testbed clean
 
 help:  ## list targets
@@ -23,8 +24,12 @@ kafka-up:  ## start (or reuse) the local Kafka broker
 	@bash testbed/kafka.sh up
 kafka-down:  ## stop the local Kafka broker
 	@bash testbed/kafka.sh down
-testbed-up: cluster-up kafka-up  ## both
-testbed-down: cluster-down kafka-down  ## both
+chart-repo-up:  ## serve the local chart repository (air-gapped platform charts)
+	@python testbed/chart_repo.py up
+chart-repo-down:  ## stop serving it
+	@python testbed/chart_repo.py down
+testbed-up: cluster-up kafka-up chart-repo-up  ## all three
+testbed-down: cluster-down kafka-down chart-repo-down  ## all three
 
 lint:  ## ruff, yamllint, ansible-lint (production profile), actionlint
 	ruff check .
@@ -50,4 +55,5 @@ bench-testbed:  ## measure toolchain, cluster-up and kafka-up times
 clean:  ## stop the test bed and remove local state (the tool cache stays)
 	-@bash testbed/cluster.sh down
 	-@bash testbed/kafka.sh down
+	-@python testbed/chart_repo.py down
 	rm -rf .testbed tests/output

@@ -96,7 +96,12 @@ build_kwok() {
 }
 build_metrics_server() {
   go_install "$1" "sigs.k8s.io/metrics-server/cmd/metrics-server@$2" \
-    "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$2"
+    "-X k8s.io/client-go/pkg/version.gitVersion=$2"
+  # kwokctl applies upstream's manifest (RBAC, APIService; it drops the Deployment and runs the
+  # binary itself). The module ships that kustomize base; kwokctl would otherwise download it.
+  local dir; dir=$(cd "$1" && go mod download -json "sigs.k8s.io/metrics-server@$2" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  cp -r "$dir/manifests/base" "$1/manifests"; chmod -R u+w "$1/manifests"
 }
 build_helm() {
   go_install "$1" "helm.sh/helm/v3/cmd/helm@$2" "-X helm.sh/helm/v3/internal/version.version=$2"
