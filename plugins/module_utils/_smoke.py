@@ -420,24 +420,34 @@ def explain_verify_failure(verify_code, verify_message, cert, host, trust_store,
 # Input
 # --------------------------------------------------------------------------------------------
 
-_PATH_TOKEN = re.compile(r"(?:^|\.)([^.\[\]]+)|\[(-?\d+)\]")
+_PATH_KEY = re.compile(r"[^.\[\]]+")
+_PATH_INDEX = re.compile(r"\[(-?\d+)\]")
 
 
 def parse_json_path(path):
-    """'checks.db[0].ok' -> ['checks', 'db', 0, 'ok']; a leading '$.' is accepted."""
-    text = path[2:] if path.startswith("$.") else path
+    """'checks.db[0].ok' -> ['checks', 'db', 0, 'ok']; a leading '$' or '$.' is accepted."""
+    text = path[1:] if path.startswith("$") else path
     tokens, pos = [], 0
     while pos < len(text):
-        match = _PATH_TOKEN.match(text, pos)
-        if not match or (pos and match.group(1) is not None and text[pos] != "."):
+        index = _PATH_INDEX.match(text, pos)
+        if index:
+            tokens.append(int(index.group(1)))
+            pos = index.end()
+            continue
+        dotted = text[pos] == "."
+        if dotted:
+            pos += 1
+        key = _PATH_KEY.match(text, pos)
+        # a key after another token (or after '$') needs its dot; the first key has none
+        if not key or dotted != bool(tokens or path.startswith("$")):
             raise SmokeConfigError(
                 "invalid JSON path %r (use keys separated by dots and [N] "
                 "for list items, e.g. checks.db[0].ok)" % path
             )
-        tokens.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
-        pos = match.end()
+        tokens.append(key.group(0))
+        pos = key.end()
     if not tokens:
-        raise SmokeConfigError("empty JSON path")
+        raise SmokeConfigError("empty JSON path %r" % path)
     return tokens
 
 
@@ -587,7 +597,11 @@ def resolve_checks(checks, defaults):
                     "%s: body_json path %s cannot both be absent (exists: false) "
                     "and equal a value" % (label, item["path"])
                 )
-            json_checks.append(dict(item, tokens=parse_json_path(item["path"])))
+            try:
+                tokens = parse_json_path(item["path"])
+            except SmokeConfigError as exc:
+                raise SmokeConfigError("%s: body_json %s" % (label, exc)) from None
+            json_checks.append(dict(item, tokens=tokens))
         check["body_json"] = json_checks
         if check["ca_path"] and not os.path.exists(check["ca_path"]):
             raise SmokeConfigError("%s: ca_path %s does not exist" % (label, check["ca_path"]))
@@ -931,8 +945,12 @@ def attempt(check, ctx, now=None):
     return result
 
 
-def backoff_delays(first, cap=BACKOFF_CAP, jitter=0.1, rng=random.random):
-    """first, 2*first, 4*first ... capped (at max(cap, first)), each +/- jitter."""
+def backoff_delays(first, cap=BACKOFF_CAP, jitter=0.1, rng=None):
+    """first, 2*first, 4*first ... capped (at max(cap, first)), each +/- jitter.
+
+    The jitter keeps checks that share a load balancer from retrying in lockstep.
+    """
+    rng = rng or random.random
     delay = first
     while True:
         yield delay * (1 + jitter * (2 * rng() - 1))
