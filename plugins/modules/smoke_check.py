@@ -27,7 +27,7 @@ description:
   - Values of secret headers are never returned or logged.
   - Needs only the Python standard library, so it runs in any execution environment.
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 extends_documentation_fragment:
   - hackathon_todo.deploy.attributes
 attributes:
