@@ -49,7 +49,7 @@ DELAY_MS = 200
 
 def single_request_ms(port: int, samples: int = 7) -> list[float]:
     out = []
-    for _ in range(samples):
+    for _sample in range(samples):
         started = time.perf_counter()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", f"/slow/{DELAY_MS}")
@@ -95,14 +95,14 @@ def med(values):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=3, help="repetitions of each measurement")
     parser.add_argument("--write", type=pathlib.Path, help="write the markdown report here")
     args = parser.parse_args()
     os.environ["PATH"] = f"{ROOT / '.tools' / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
 
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        servers = [stack.enter_context(EndpointServer()) for _ in range(ENDPOINTS)]
+        servers = [stack.enter_context(EndpointServer()) for _endpoint in range(ENDPOINTS)]
         urls = [s.url(f"/slow/{DELAY_MS}") for s in servers]
         workdir = pathlib.Path(tmp)
         single = single_request_ms(servers[0].port)
