@@ -708,7 +708,7 @@ def probe(check, ctx, now=None):
     timeout = check["timeout"]
     started = time.monotonic()
     sock = _connect(target, timeout)
-    cert = None
+    conn = cert = None
     phase = "while waiting for the response from"
     try:
         if target.https:
@@ -775,6 +775,8 @@ def probe(check, ctx, now=None):
             cert=cert,
         ) from None
     finally:
+        if conn is not None:
+            conn.close()  # also closes the response, which holds a reference to the socket
         sock.close()
 
 
