@@ -474,8 +474,8 @@ elapsed_ms:
   sample: 1210.4
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - Ansible module layout
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._smoke import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._smoke import (
     SmokeConfigError,
     redact,
     resolve_checks,
