@@ -7,10 +7,12 @@ on the test bed they use this repository, served over real HTTP by `helm repo in
 
 Its charts are TEST FIXTURES standing in for the upstream charts, one per component, generated
 from the roles' own defaults so names and versions always match what the roles pin:
-  * the real CRDs of the component (.tools/crds, generated from upstream Go API types), so the
-    objects the roles create (ClusterIssuer, Configuration, ...) are validated by the API server;
   * a placeholder Deployment per controller (kwok runs no container anyway) and, for the ingress
     controller, its LoadBalancer Service, so `helm --wait`, rollouts and the LB wait behave;
+  * no CRDs: the test bed holds the real ones already (testbed/crds.sh applies them, generated
+    from upstream Go API types), so the objects the roles create (ClusterIssuer, Configuration,
+    ...) are validated by the API server. Carrying them in the chart is not an option for all:
+    prometheus-operator's CRDs make a Helm release record larger than a Secret may be (1 MiB);
   * no values schema: values keys are checked against the real charts separately (docs/testbed.md).
 
   python testbed/chart_repo.py up       build (if the roles' pins changed) and serve; prints the URL
@@ -25,7 +27,6 @@ import hashlib
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
 import socket
@@ -38,16 +39,9 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 STATE = pathlib.Path(os.environ.get("HTD_STATE", ROOT / ".testbed")) / "charts"
 PORT = int(os.environ.get("HTD_CHART_REPO_PORT", "38879"))
-CRDS = pathlib.Path(os.environ.get("HTD_CRDS_DIR", ROOT / ".tools" / "crds"))
 HELM = ROOT / ".tools" / "bin" / "helm"
 
-# Which real CRD files each upstream chart installs, and which Service it exposes.
-CRDS_OF = {
-    "traefik": ["traefik.io.yaml", "gateway.networking.k8s.io.yaml"],
-    "cert-manager": ["cert-manager.io.yaml", "acme.cert-manager.io.yaml"],
-    "dapr": ["dapr.io.yaml"],
-    "kube-prometheus-stack": ["monitoring.coreos.com.yaml"],
-}
+# The ingress controllers' load-balanced Service, named as upstream names it.
 LOAD_BALANCER_OF = {
     "traefik": "{{ .Release.Name }}",
     "ingress-nginx": "{{ .Release.Name }}-controller",
@@ -111,21 +105,12 @@ spec:
     - {name: web, port: 80, targetPort: 8000}
     - {name: websecure, port: 443, targetPort: 8443}
 """.replace("@NAME@", LOAD_BALANCER_OF[chart])
-    # One file per CRD: Helm refuses chart files over 5 MiB (the prometheus-operator group is more).
-    # Split as text: upstream's YAML is kept byte for byte (PyYAML misreads some of it, e.g. `- =`).
-    for name in CRDS_OF.get(chart, []):
-        text = (CRDS / name).read_text()
-        docs = [d for d in re.split(r"^---\s*$", text, flags=re.M) if d.strip()]
-        for i, doc in enumerate(docs):
-            files[f"crds/{name.removesuffix('.yaml')}-{i:02d}.yaml"] = doc.lstrip("\n")
     return files
 
 
 def _fingerprint(comps: list[dict]) -> str:
     h = hashlib.sha256(json.dumps(comps, sort_keys=True).encode())
     h.update(pathlib.Path(__file__).read_bytes())
-    for name in sorted({n for names in CRDS_OF.values() for n in names}):
-        h.update((CRDS / name).read_bytes())
     return h.hexdigest()[:16]
 
 
