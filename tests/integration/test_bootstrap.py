@@ -38,13 +38,6 @@ def _versions(kube_cluster) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def bootstrapped(kube_cluster, kafka_broker):
-    first = run_playbook("bootstrap.yml")
-    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
-    return first
-
-
 def test_second_run_changes_nothing(bootstrapped):
     again = run_playbook("bootstrap.yml")
     assert again.returncode == 0, again.stdout[-4000:]
