@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-DEFAULT_TOKEN = "dop_v1_standin_0123456789abcdef0123456789abcdef"  # noqa: S105 (stand-in only)
+DEFAULT_TOKEN = "dop_v1_standin_0123456789abcdef0123456789abcdef"
 REGIONS = [
     ("nyc1", "New York 1"),
     ("nyc3", "New York 3"),
@@ -66,6 +66,7 @@ VERSIONS = ["1.36.1-do.0", "1.35.5-do.1", "1.35.4-do.0", "1.34.8-do.0"]
 SIZES = ["s-1vcpu-2gb", "s-2vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb", "s-8vcpu-16gb"]
 DAYS = ["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 RECORD_TYPES = ["A", "AAAA", "CAA", "CNAME", "MX", "NS", "SOA", "SRV", "TXT"]
+TAG_RE = re.compile(r"^[a-zA-Z0-9_:\-]+$")  # DigitalOcean: letters, numbers, colons, dashes, _
 
 
 def _now_iso() -> str:
@@ -151,7 +152,9 @@ class DigitalOceanAPIStandIn:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -474,9 +477,18 @@ class DigitalOceanAPIStandIn:
                 raise _unprocessable("count must be between min_nodes and max_nodes")
         elif int(spec["count"]) < 1:
             raise _unprocessable("a node pool without auto-scaling needs at least one node")
+        self._check_tags(spec.get("tags"))
         for taint in spec.get("taints") or []:
             if taint.get("effect") not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
                 raise _unprocessable(f"taint effect {taint.get('effect')!r} is not valid")
+
+    def _check_tags(self, tags) -> None:
+        for tag in tags or []:
+            if not TAG_RE.match(tag):
+                raise _unprocessable(
+                    f"tag {tag!r} is invalid: tags may contain letters, numbers, colons, dashes "
+                    "and underscores"
+                )
 
     def _pool_tags(self, cluster: dict, tags) -> list:
         auto = ["k8s", f"k8s:{cluster['id']}", "k8s:worker"]
@@ -530,6 +542,7 @@ class DigitalOceanAPIStandIn:
             raise _unprocessable("at least one node pool is required")
         for spec in pools:
             self._check_pool(spec, creating=True)
+        self._check_tags(body.get("tags"))
         policy = body.get("maintenance_policy") or {}
         if policy.get("day") not in (None, *DAYS):
             raise _unprocessable(f"maintenance_policy.day {policy.get('day')!r} is not valid")
@@ -606,6 +619,7 @@ class DigitalOceanAPIStandIn:
         payload = payload or {}
         if not payload.get("name"):
             raise _unprocessable("name is required")
+        self._check_tags(payload.get("tags"))
         if "ha" in payload and cluster["ha"] and not payload["ha"]:
             raise _unprocessable("high availability cannot be disabled once enabled")
         policy = payload.get("maintenance_policy")
