@@ -226,7 +226,26 @@ class DigitalOceanAPIStandIn:
             if "tags" in fields:
                 fields["tags"] = self._pool_tags(cluster, fields["tags"])
             pool.update(fields)
+            if not pool["auto_scale"]:  # the API reports 0 for both without auto-scaling
+                pool["min_nodes"] = pool["max_nodes"] = 0
             self._resize_nodes(pool, ready=True)
+
+    def add_node_pool(self, cluster_name: str, spec: dict, running: bool = True) -> dict:
+        """Add a pool behind the modules' back (for example one made in the control panel)."""
+        with self.lock:
+            cluster = self._cluster_by_name(cluster_name)
+            self._check_pool(spec, creating=True)
+            pool = self._new_pool(cluster, spec)
+            if running:
+                for node in pool["nodes"]:
+                    node["_ready_at"] = 0.0
+            cluster["node_pools"].append(pool)
+            return self._render_pool(cluster, pool["id"])
+
+    def kubeconfig_text(self, cluster_name: str) -> str:
+        """What GET .../kubeconfig answers for that cluster now."""
+        with self.lock:
+            return self._get_kubeconfig(self._cluster_by_name(cluster_name)["id"])[1]
 
     def set_cluster(self, cluster_name: str, **fields) -> None:
         with self.lock:
