@@ -23,7 +23,8 @@ options:
     default: https://api.digitalocean.com/v2
   token:
     description:
-      - DigitalOcean API token (a personal access token, sent as C(Authorization: Bearer)).
+      - DigitalOcean API token (a personal access token), sent as a C(Bearer) token in the
+        C(Authorization) header.
       - Falls back to the E(DIGITALOCEAN_ACCESS_TOKEN) environment variable (the one C(doctl)
         uses), then E(DO_API_TOKEN).
       - A custom-scoped token needs C(kubernetes:read), C(kubernetes:create),

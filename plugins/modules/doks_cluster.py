@@ -73,9 +73,9 @@ options:
       - Kubernetes version. Required with O(state=present).
       - A full DigitalOcean slug such as C(1.36.1-do.0) pins that exact release; it must be
         offered by C(GET /v2/kubernetes/options) (C(doctl kubernetes options versions)).
-      - A prefix such as C(1.36) (or C(1.36.1)) means "that line": a new cluster gets the newest
-        offered slug of the line, and an existing cluster on any release of the line is left as
-        it is (with O(auto_upgrade=true) DigitalOcean moves it to new patches itself).
+      - A prefix such as C(1.36) (or C(1.36.1)) means the whole line. A new cluster gets the
+        newest offered slug of the line, and an existing cluster on any release of the line is
+        left as it is (with O(auto_upgrade=true) DigitalOcean moves it to new patches itself).
       - A declared version newer than the running one is an upgrade, done with
         C(POST /v2/kubernetes/clusters/{id}/upgrade) only when O(allow_upgrade=true). A declared
         version older than the running one is an error (DigitalOcean cannot downgrade), except
@@ -165,7 +165,7 @@ options:
     description:
       - Highly available control plane (billed separately). It can be turned on for an existing
         cluster but never off.
-      - Unset means "not managed": a new cluster gets DigitalOcean's default, which depends on the
+      - Unset means "not managed", and a new cluster gets DigitalOcean's default, which depends on the
         version (on for 1.36 and later according to the API reference).
     type: bool
   vpc_uuid:
