@@ -23,7 +23,7 @@ description:
   - The domain's records are read with one paginated list request, whatever the number of
     records declared; then one request per record that changes.
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.digitalocean

@@ -31,7 +31,7 @@ description:
   - All reads are C(GET)s; check mode sends nothing else and reports exactly the changes a real
     run would make (the C(changes) list).
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.digitalocean
@@ -165,8 +165,8 @@ options:
     description:
       - Highly available control plane (billed separately). It can be turned on for an existing
         cluster but never off.
-      - Unset means "not managed", and a new cluster gets DigitalOcean's default, which depends on the
-        version (on for 1.36 and later according to the API reference).
+      - Unset means "not managed", and a new cluster gets DigitalOcean's default, which depends
+        on the version (on for 1.36 and later according to the API reference).
     type: bool
   vpc_uuid:
     description:

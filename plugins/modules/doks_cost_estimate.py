@@ -20,7 +20,7 @@ description:
   - Takes the same O(node_pools) list as M(hackathon_todo.deploy.doks_cluster), so a role can pass
     one variable to both.
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 attributes:
   check_mode:

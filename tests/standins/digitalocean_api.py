@@ -444,7 +444,7 @@ class DigitalOceanAPIStandIn:
                 "versions": [
                     {
                         "slug": v,
-                        "kubernetes_version": v.split("-")[0],
+                        "kubernetes_version": v.split("-", maxsplit=1)[0],
                         "supported_features": [
                             "cluster-autoscaler",
                             "docr-integration",
@@ -476,7 +476,7 @@ class DigitalOceanAPIStandIn:
             return max(self.versions, key=_version_key)
         if version in self.versions:
             return version
-        line = [v for v in self.versions if v.split("-")[0].startswith(f"{version}.")]
+        line = [v for v in self.versions if v.split("-", maxsplit=1)[0].startswith(f"{version}.")]
         if isinstance(version, str) and re.fullmatch(r"\d+\.\d+(\.\d+)?", version) and line:
             return max(line, key=_version_key)
         raise _unprocessable(f"version {version!r} is not a valid Kubernetes version slug")
@@ -553,7 +553,7 @@ class DigitalOceanAPIStandIn:
             raise _unprocessable("name is required")
         if any(c["name"] == body["name"] for c in self.clusters.values()):
             raise _unprocessable(f"a cluster named {body['name']} already exists")
-        if body.get("region") not in [s for s, _ in REGIONS]:
+        if body.get("region") not in [slug for slug, _name in REGIONS]:
             raise _unprocessable(f"region {body.get('region')!r} is not valid")
         version = self._resolve_version(body.get("version"))
         pools = body.get("node_pools") or []
@@ -593,7 +593,7 @@ class DigitalOceanAPIStandIn:
             "_ready_at": time.monotonic() + self.provisioning_delay,
             "_busy_state": "provisioning",
         }
-        cluster["tags"] = [t for t in body.get("tags") or []] + ["k8s", f"k8s:{cid}"]
+        cluster["tags"] = [*(body.get("tags") or []), "k8s", f"k8s:{cid}"]
         cluster["node_pools"] = [self._new_pool(cluster, spec) for spec in pools]
         self.clusters[cid] = cluster
         return cluster
@@ -653,7 +653,7 @@ class DigitalOceanAPIStandIn:
                 {k: v for k, v in policy.items() if k in ("start_time", "day") and v is not None}
             )
         if "tags" in payload:
-            cluster["tags"] = [t for t in payload["tags"] or []] + ["k8s", f"k8s:{cid}"]
+            cluster["tags"] = [*(payload["tags"] or []), "k8s", f"k8s:{cid}"]
         cluster["updated_at"] = _now_iso()
         return 202, {"kubernetes_cluster": self._render(cluster)}
 

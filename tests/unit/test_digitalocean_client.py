@@ -217,7 +217,7 @@ def _resetting_server(accepted: list) -> tuple[socket.socket, threading.Thread]:
     def run():
         while True:
             try:
-                conn, _ = server.accept()
+                conn, _addr = server.accept()
             except OSError:
                 return
             accepted.append(1)
