@@ -254,3 +254,20 @@ def test_no_token_at_all_is_a_clear_error():
     with pytest.raises(DigitalOceanError) as err:
         DigitalOceanClient(None)
     assert "DIGITALOCEAN_ACCESS_TOKEN" in str(err.value)
+
+
+def test_stand_in_serves_an_injected_kubeconfig_verbatim():
+    """The integration tests point the stand-in at the local test bed's real API server."""
+    testbed = (
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: https://127.0.0.1:6443}\n"
+    )
+    api = DigitalOceanAPIStandIn(kubeconfig=testbed).start()
+    try:
+        cluster = api.add_cluster("c", [{"name": "p", "size": "s-2vcpu-4gb", "count": 1}])
+        text = client(api).get_text(f"/kubernetes/clusters/{cluster['id']}/kubeconfig")
+        assert text == testbed
+        api.kubeconfig = lambda c: f"# for {c['name']} at {c['endpoint']}\n"
+        text = client(api).get_text(f"/kubernetes/clusters/{cluster['id']}/kubeconfig")
+        assert text == f"# for c at {cluster['endpoint']}\n"
+    finally:
+        api.stop()
