@@ -180,6 +180,22 @@ def test_drift_and_upgrade_are_reported_in_check_mode_then_reconciled(do_api, tm
     assert mode(kubeconfig) == 0o600
     assert any("adhoc" in w for w in applied.result.get("warnings", []))
 
+    # only prune_node_pools deletes the undeclared pool
+    do_api.clear_log()
+    pruned = run_module("doks_cluster", dict(args, prune_node_pools=True))
+    assert pruned.changed and not pruned.failed, pruned.result
+    adhoc_id = pools["adhoc"]["id"]
+    assert [(c["op"], c["target"]) for c in pruned.result["changes"]] == [
+        ("delete", "node_pool/adhoc")
+    ]
+    assert do_api.writes() == [
+        ("DELETE", f"/v2/kubernetes/clusters/{cluster['id']}/node_pools/{adhoc_id}")
+    ]
+    assert sorted(p["name"] for p in do_api.cluster("hackathon-todo")["node_pools"]) == [
+        "batch",
+        "workers",
+    ]
+
 
 def test_size_change_and_unallowed_upgrade_fail_clearly_and_change_nothing(do_api):
     seed(do_api, version="1.35.5-do.1")
