@@ -149,12 +149,12 @@ changes:
       after: {data: 203.0.113.10}
 """
 
-import ipaddress  # noqa: E402
+import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.common.text.converters import to_native  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (  # noqa: E402
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,

@@ -374,13 +374,13 @@ kubeconfig_path:
   sample: /home/ops/.kube/hackathon-todo.yaml
 """
 
-import copy  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import copy
+import os
+import tempfile
+import time
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.common.text.converters import to_bytes, to_native  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 try:
     import yaml
@@ -389,12 +389,12 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (  # noqa: E402
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
 )
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import (  # noqa: E402
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import (
     DeclarationError,
     actual_view,
     cluster_create_body,

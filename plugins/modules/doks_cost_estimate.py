@@ -178,10 +178,10 @@ estimate:
            unit_price: 24.0, monthly_min: 72.0, monthly_max: 120.0}
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.common.text.converters import to_native  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._cost import (  # noqa: E402
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._cost import (
     CostError,
     estimate,
     summary,

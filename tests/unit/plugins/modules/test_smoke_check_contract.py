@@ -114,7 +114,7 @@ def test_returned_keys_match_return_documentation(capsys):
     assert out["failed"] is True and out["changed"] is False
 
 
-SECRET = "Bearer in-process-secret-77ac"  # noqa: S105 - a test value that must not leak
+SECRET = "Bearer in-process-secret-77ac"
 ARGS = {
     "checks": [
         {"url": "http://127.0.0.1:9/", "headers": {"Authorization": SECRET, "Accept": "text/plain"}}
