@@ -7,13 +7,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
 .PHONY: help toolchain cluster-up cluster-down kafka-up kafka-down testbed-up testbed-down \
-        lint sanity unit integration test bench-testbed clean
+        secrets-scan lint chart-lint sanity unit integration test bench-testbed ee-context clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-toolchain:  ## install/build every pinned tool into the cache (seconds when warm)
-	@bash testbed/toolchain.sh
+toolchain:  ## install/build every pinned tool into the cache (seconds when warm); TOOLS="venv helm" for some
+	@bash testbed/toolchain.sh $(TOOLS)
 
 cluster-up: ## start (or reuse) the local Kubernetes test bed
 	@bash testbed/cluster.sh up
@@ -26,12 +26,19 @@ kafka-down:  ## stop the local Kafka broker
 testbed-up: cluster-up kafka-up  ## both
 testbed-down: cluster-down kafka-down  ## both
 
+secrets-scan:  ## gitleaks over the whole git history (.gitleaks.toml); SCAN=<repo> scans another repository
+	gitleaks git --config $(CURDIR)/.gitleaks.toml --redact --no-banner $(or $(SCAN),.)
+
 lint:  ## ruff, yamllint, ansible-lint (production profile), actionlint
 	ruff check .
 	ruff format --check .
 	yamllint -s .
 	ansible-lint --profile production
 	@if ls .github/workflows/*.yml >/dev/null 2>&1; then actionlint; fi
+
+chart-lint:  ## helm lint of chart/ with the staging and the production values
+	helm lint chart -f chart/values-staging.yaml
+	helm lint chart -f chart/values-production.yaml
 
 sanity:  ## ansible-test sanity on the plugins (empty ignore file)
 	@bash testbed/sanity.sh
@@ -42,7 +49,10 @@ unit:  ## pytest unit tests
 integration:  ## pytest integration tests on the real test bed (starts what it needs)
 	@bash testbed/pytest-tier.sh tests/integration
 
-test: toolchain lint sanity unit integration  ## everything CI runs: the README's test command
+test: toolchain secrets-scan lint chart-lint sanity unit integration  ## everything CI runs: the README's test command
+
+ee-context:  ## render the execution environment's build context into build/ee (no container engine needed)
+	@bash ee/context.sh
 
 bench-testbed:  ## measure toolchain, cluster-up and kafka-up times
 	@python3 testbed/bench_testbed.py
@@ -50,4 +60,4 @@ bench-testbed:  ## measure toolchain, cluster-up and kafka-up times
 clean:  ## stop the test bed and remove local state (the tool cache stays)
 	-@bash testbed/cluster.sh down
 	-@bash testbed/kafka.sh down
-	rm -rf .testbed tests/output
+	rm -rf .testbed tests/output build

@@ -22,10 +22,14 @@ mkdir -p "$HTD_CACHE" "$TOOLS/bin"
 t0=$(date +%s)
 log() { printf '[toolchain %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
 
+dangling() { local f; for f in "$1"/*; do [[ -e "$f" ]] || return 0; done; return 1; }
+
 # step NAME VERSION FUNCTION: run FUNCTION into a fresh slot unless the slot is complete.
 step() {
   local name=$1 version=$2 fn=$3 slot="$HTD_CACHE/$1-$2"
-  if [[ -f "$slot/.complete" ]]; then
+  # A slot whose links point at system files (apt-installed tools) is stale on a fresh machine
+  # that restored the cache (CI): rebuild it when any of its bin/ entries is dangling.
+  if [[ -f "$slot/.complete" ]] && ! dangling "$slot/bin"; then
     log "$name $version: cached ($slot)"
   else
     local s; s=$(date +%s)
