@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
 .PHONY: help toolchain cluster-up cluster-down kafka-up kafka-down testbed-up testbed-down \
-        secrets-scan lint chart-lint sanity unit integration test bench-testbed ee-context clean
+        secrets-scan lint chart-lint sanity unit integration test bench-testbed ee-context ee clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,8 +51,10 @@ integration:  ## pytest integration tests on the real test bed (starts what it n
 
 test: toolchain secrets-scan lint chart-lint sanity unit integration  ## everything CI runs: the README's test command
 
-ee-context:  ## render the execution environment's build context into build/ee (no container engine needed)
-	@bash ee/context.sh
+ee-context:  ## render the execution environment's build context into build/ee/context (offline)
+	@bash ee/build.sh context
+ee:  ## build the execution environment image (podman or docker; needs the internet)
+	@bash ee/build.sh build
 
 bench-testbed:  ## measure toolchain, cluster-up and kafka-up times
 	@python3 testbed/bench_testbed.py
