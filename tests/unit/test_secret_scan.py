@@ -107,7 +107,7 @@ def test_planted_tokens_are_caught_and_not_printed(tmp_path):
     assert do_token not in output and pat not in output, "the scan printed a secret"
 
 
-def test_plaintext_vault_file_is_caught_and_encrypted_one_is_not(tmp_path):
+def test_plaintext_vault_file_is_caught_and_encrypted_ones_are_not(tmp_path):
     vault_pw = tmp_path / "vault-pass"
     vault_pw.write_text(secrets.token_hex(16))
     encrypted = tmp_path / "encrypted.yml"
@@ -119,6 +119,20 @@ def test_plaintext_vault_file_is_caught_and_encrypted_one_is_not(tmp_path):
         check=True,
         capture_output=True,
     )
+    inline = subprocess.run(
+        [
+            ansible_vault,
+            "encrypt_string",
+            "--vault-password-file",
+            str(vault_pw),
+            "--name",
+            "vault_database_url",
+            secrets.token_hex(24),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     repo = _repo(
         tmp_path,
         {
@@ -126,6 +140,7 @@ def test_plaintext_vault_file_is_caught_and_encrypted_one_is_not(tmp_path):
             + secrets.token_urlsafe(24)
             + "\n",
             "inventories/staging/group_vars/all/vault.yml": encrypted.read_text(),
+            "inventories/local/group_vars/all/vault.yml": "---\n" + inline,
         },
     )
     rc, findings, _ = _scan(repo)
