@@ -23,6 +23,7 @@ rm -rf "$dest"; mkdir -p "$dest"
 # inventory links `local`, `staging`, `production` are conveniences of the repository).
 mapfile -t ignored < <(python -c 'import sys,yaml; print("\n".join(yaml.safe_load(open(sys.argv[1])).get("build_ignore", [])))' "$root/galaxy.yml")
 (cd "$root" && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
+  # shellcheck disable=SC2053  # $pat is a glob from build_ignore: unquoted on purpose
   for pat in "${ignored[@]}"; do [[ "$f" == $pat || "$f" == $pat/* ]] && continue 2; done
   [[ -e "$f" ]] && cp --parents -P "$f" "$dest/"; done)
 # Keep the same ignore file (must stay empty): fail loudly if anyone adds entries.

@@ -180,7 +180,8 @@ class _Problems(object):
 
 
 def _where(kind, obj):
-    return "%s %r" % (kind[:-1].replace("_", " "), obj.get("name", "?"))
+    singular = "inventory" if kind == "inventories" else kind[:-1]
+    return "%s %r" % (singular.replace("_", " "), obj.get("name", "?"))
 
 
 def _state(obj):

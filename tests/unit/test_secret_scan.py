@@ -81,12 +81,12 @@ def _do_token() -> str:
 
 def _github_pat() -> str:
     alphabet = string.ascii_letters + string.digits
-    return "ghp_" + "".join(secrets.choice(alphabet) for _ in range(36))
+    return "ghp_" + "".join(secrets.choice(alphabet) for _position in range(36))
 
 
 def test_scan_passes_on_this_repository():
     proc = subprocess.run(
-        ["make", "-s", "-C", str(ROOT), "secrets-scan"], capture_output=True, text=True
+        ["make", "-s", "-C", str(ROOT), "secrets-scan"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -143,7 +143,7 @@ def test_plaintext_vault_file_is_caught_and_encrypted_ones_are_not(tmp_path):
             "inventories/local/group_vars/all/vault.yml": "---\n" + inline,
         },
     )
-    rc, findings, _ = _scan(repo)
+    rc, findings, _output = _scan(repo)
     assert rc != 0
     flagged = {(f["RuleID"], f["File"]) for f in findings}
     assert flagged == {
@@ -162,7 +162,7 @@ def test_test_allowlist_needs_a_marker_and_the_tests_directory(tmp_path):
             "roles/x/defaults/main.yml": f"---\ntoken: {marked}\n",
         },
     )
-    rc, findings, _ = _scan(repo)
+    rc, findings, _output = _scan(repo)
     assert rc != 0
     files = {f["File"] for f in findings}
     assert files == {"tests/unit/test_x.py", "roles/x/defaults/main.yml"}, files

@@ -83,7 +83,7 @@ def test_every_action_is_pinned_to_a_full_sha_with_its_version(path):
     found = [m for m in found if m]
     # Every `uses:` the YAML contains is on a line we checked.
     parsed = [
-        step["uses"] for _, steps in _steps(_load(path)) for step in steps if "uses" in step
+        step["uses"] for _job, steps in _steps(_load(path)) for step in steps if "uses" in step
     ] + [job["uses"] for job in _load(path).get("jobs", {}).values() if "uses" in job]
     assert sorted(m["ref"] for m in found) == sorted(parsed)
     for m in found:
@@ -224,7 +224,7 @@ def test_ci_scans_secrets_before_anything_else_and_calls_make_targets():
             assert "secrets" in ancestors(name), f"{name} can run before the secret scan"
     makefile = (ROOT / "Makefile").read_text()
     targets = []
-    for _, _, step in _run_scripts():
+    for _path, _job, step in _run_scripts():
         targets += re.findall(r"^\s*make ([a-z-]+)", step["run"], re.M)
     assert targets
     for target in targets:
