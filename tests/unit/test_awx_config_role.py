@@ -219,3 +219,20 @@ def test_vault_values_are_encrypted_one_by_one():
             f"{path.relative_to(ROOT)} is a vault-encrypted file; AWX cannot sync it "
             "(encrypt each value with ansible-vault encrypt_string instead)"
         )
+
+
+def test_the_example_override_file_plans(tmp_path):
+    out = tmp_path / "plan.json"
+    proc = _awx(
+        "-e",
+        "@docs/examples/awx-vars.yml",
+        "-e",
+        "awx_config_plan_only=true",
+        "-e",
+        f"awx_config_plan_file={out}",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    steps = {s["kind"]: s for s in json.loads(out.read_text())["steps"]}
+    project = steps["projects"]["objects"][0]
+    assert project["credential"] == "GitHub (read)"
+    assert steps["execution_environments"]["objects"][0]["credential"] == "GHCR (pull)"
