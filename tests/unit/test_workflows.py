@@ -7,6 +7,7 @@ repository that actionlint does not know.
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -238,3 +239,70 @@ def test_toolchain_cache_key_is_the_toolchain_inputs():
     assert "hashFiles('testbed/versions.env', 'testbed/toolchain.sh', 'requirements*.txt')" in (
         " ".join(action.split())
     )
+
+
+def _step(workflow: str, job: str, step_id: str) -> tuple[dict, dict]:
+    doc = _load(ROOT / ".github" / "workflows" / workflow)
+    return next(s for s in doc["jobs"][job]["steps"] if s.get("id") == step_id), doc
+
+
+def _run_step(tmp_path, workflow, job, step_id, env):
+    """Run a step's script with bash, as the runner does (`bash -e {0}`), with its outputs file."""
+    step, doc = _step(workflow, job, step_id)
+    outputs = tmp_path / "outputs"
+    outputs.write_text("")
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "GITHUB_OUTPUT": str(outputs),
+            **{k: str(v) for k, v in (doc.get("env") or {}).items()},
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    values = dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
+    return proc, values
+
+
+SHA = "0123abc4567def890123abc4567def890123abcd"
+
+
+def test_staging_tag_is_the_build_tag_of_the_triggering_commit(tmp_path):
+    proc, out = _run_step(
+        tmp_path, "deploy-staging.yml", "release", "tag", {"HEAD_SHA": SHA, "INPUT_TAG": ""}
+    )
+    assert proc.returncode == 0, proc.stderr
+    build, built = _run_step(
+        tmp_path,
+        "build-images.yml",
+        "test",
+        "names",
+        {"GITHUB_SHA": SHA, "NAMESPACE": "Hackathon-Todo"},
+    )
+    assert build.returncode == 0, build.stderr
+    assert out["tag"] == built["image-tag"] == "sha-0123abc"
+    assert built["image-prefix"] == "ghcr.io/hackathon-todo/hackathon-todo"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job", "variable", "tag", "ok"),
+    [
+        ("deploy-staging.yml", "release", "INPUT_TAG", "v1.2.3", True),
+        ("deploy-staging.yml", "release", "INPUT_TAG", "sha-0123abc", True),
+        ("deploy-staging.yml", "release", "INPUT_TAG", "x; touch /tmp/pwned", False),
+        ("deploy-staging.yml", "release", "INPUT_TAG", "$(id)", False),
+        ("deploy-production.yml", "release", "TAG", "v1.2.3", True),
+        ("deploy-production.yml", "release", "TAG", "v1.2.3-rc.1", True),
+        ("deploy-production.yml", "release", "TAG", "sha-0123abc", False),
+        ("deploy-production.yml", "release", "TAG", "v1.2.3\nid", False),
+    ],
+)
+def test_tags_are_checked_before_use(tmp_path, workflow, job, variable, tag, ok):
+    proc, out = _run_step(tmp_path, workflow, job, "tag", {variable: tag, "HEAD_SHA": SHA})
+    assert (proc.returncode == 0) is ok, proc.stdout + proc.stderr
+    assert (out.get("tag") == tag) is ok
