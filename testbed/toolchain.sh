@@ -22,10 +22,14 @@ mkdir -p "$HTD_CACHE" "$TOOLS/bin"
 t0=$(date +%s)
 log() { printf '[toolchain %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
 
+dangling() { local f; for f in "$1"/*; do [[ -e "$f" ]] || return 0; done; return 1; }
+
 # step NAME VERSION FUNCTION: run FUNCTION into a fresh slot unless the slot is complete.
 step() {
   local name=$1 version=$2 fn=$3 slot="$HTD_CACHE/$1-$2"
-  if [[ -f "$slot/.complete" ]]; then
+  # A slot whose links point at system files (apt-installed tools) is stale on a fresh machine
+  # that restored the cache (CI): rebuild it when any of its bin/ entries is dangling.
+  if [[ -f "$slot/.complete" ]] && ! dangling "$slot/bin"; then
     log "$name $version: cached ($slot)"
   else
     local s; s=$(date +%s)
@@ -128,16 +132,25 @@ build_kafka() {
   log "  $(find "$1/libs" -name '*.jar' | wc -l) jars"
 }
 
-# --- promtool (Debian's prometheus package) ---------------------------------------------------
+# --- Debian packages, pinned: promtool (prometheus) and shellcheck (actionlint runs it on `run:`) ----
+# apt_pinned PACKAGE VERSION: install exactly that version unless it is already installed.
+apt_pinned() {
+  if ! dpkg-query -W -f='${Version}' "$1" 2>/dev/null | grep -qx "$2"; then
+    if [[ $(id -u) -ne 0 ]]; then echo "$1: run as root, or apt-get install $1=$2" >&2; return 1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$1=$2" >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+           apt-get install -y -q --no-install-recommends "$1=$2" >/dev/null; }
+  fi
+}
 build_promtool() {
   mkdir -p "$1/bin"
-  if ! dpkg-query -W -f='${Version}' prometheus 2>/dev/null | grep -qx "$2"; then
-    if [[ $(id -u) -ne 0 ]]; then echo "promtool: run as root, or apt-get install prometheus=$2" >&2; return 1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "prometheus=$2" >/dev/null \
-      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
-           apt-get install -y -q --no-install-recommends "prometheus=$2" >/dev/null; }
-  fi
+  apt_pinned prometheus "$2"
   ln -sfn "$(command -v promtool)" "$1/bin/promtool"
+}
+build_shellcheck() {
+  mkdir -p "$1/bin"
+  apt_pinned shellcheck "$2"
+  ln -sfn "$(command -v shellcheck)" "$1/bin/shellcheck"
 }
 
 # --- Python venv ----------------------------------------------------------------------------------
@@ -162,13 +175,14 @@ venv() {
   ln -sfn "$slot" "$TOOLS/venv"
 }
 
-all=(venv kubernetes etcd kwok metrics-server helm kafka promtool actionlint gitleaks)
+all=(venv kubernetes etcd kwok metrics-server helm kafka promtool shellcheck actionlint gitleaks)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
   case $t in
     venv) venv ;;
     kafka) step kafka "$KAFKA_VERSION" build_kafka ;;
     promtool) step promtool "$PROMETHEUS_DEB_VERSION" build_promtool ;;
+    shellcheck) step shellcheck "$SHELLCHECK_DEB_VERSION" build_shellcheck ;;
     kubernetes) step kubernetes "$KUBERNETES_VERSION" build_kubernetes ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
