@@ -8,7 +8,7 @@ PYTEST ?= pytest
 
 .PHONY: help toolchain cluster-up cluster-down kafka-up kafka-down chart-repo-up chart-repo-down \
         testbed-up testbed-down secrets-scan lint chart-lint sanity unit integration test \
-        bench-testbed ee-context ee clean
+        bench-testbed ee-context ee demo clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ unit:  ## pytest unit tests
 
 integration:  ## pytest integration tests on the real test bed (starts what it needs)
 	@bash testbed/pytest-tier.sh tests/integration
+
+demo: toolchain  ## the main job on the embedded local default: bootstrap.yml on the test bed
+	ansible-playbook bootstrap.yml
 
 test: toolchain secrets-scan lint chart-lint sanity unit integration  ## everything CI runs: the README's test command
 
