@@ -94,9 +94,9 @@ _value:
       elements: str
 """
 
-import re  # noqa: E402 (after the documentation, as in every Ansible plugin)
+import re
 
-from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible.errors import AnsibleFilterError
 
 # The order in which AWX objects can be created: each kind only refers to kinds before it.
 ORDER = (
