@@ -94,9 +94,22 @@ build_kwok() {
   go_install "$1" "sigs.k8s.io/kwok/cmd/kwok@$2" "-X sigs.k8s.io/kwok/pkg/consts.Version=$2"
   go_install "$1" "sigs.k8s.io/kwok/cmd/kwokctl@$2" "-X sigs.k8s.io/kwok/pkg/consts.Version=$2"
 }
+# Like upstream's Makefile, tell Helm which Kubernetes it was built against (the minor of its
+# k8s.io/client-go): `helm template` and `helm lint` assume that version when no cluster is
+# asked, for Chart.yaml kubeVersion and the deprecated-API checks. Left unset, it is v1.20.
 build_helm() {
-  go_install "$1" "helm.sh/helm/v3/cmd/helm@$2" "-X helm.sh/helm/v3/internal/version.version=$2"
+  local v=$HELM_VERSION gomod minor   # $2 is the slot's name: the version and the recipe
+  gomod=$(cd "$1" && go mod download -json "helm.sh/helm/v3@$v" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  minor=$(awk '$1=="k8s.io/client-go" {split($2, v, "."); print v[2]; exit}' "$gomod")
+  local ld="-X helm.sh/helm/v3/internal/version.version=$v"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ld+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+  done
+  go_install "$1" "helm.sh/helm/v3/cmd/helm@$v" "$ld"
 }
+# Slots named after a recipe as well as a version are rebuilt when the recipe changes.
+recipe() { declare -f "$@" | sha256sum | cut -c1-8; }
 build_actionlint() {
   go_install "$1" "github.com/rhysd/actionlint/cmd/actionlint@$2" \
     "-X github.com/rhysd/actionlint.version=$2"
@@ -231,7 +244,7 @@ for t in "${want[@]}"; do
     kubernetes) step kubernetes "$KUBERNETES_VERSION" build_kubernetes ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
-    helm) step helm "$HELM_VERSION" build_helm ;;
+    helm) step helm "$HELM_VERSION-$(recipe build_helm)" build_helm ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
     gitleaks) step gitleaks "$GITLEAKS_VERSION" build_gitleaks ;;
     controller-gen) step controller-gen "$CONTROLLER_TOOLS_VERSION" build_controller_gen ;;
