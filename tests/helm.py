@@ -6,7 +6,6 @@ Shared by the render tests (tests/unit/chart) and the test bed tests (tests/inte
 from __future__ import annotations
 
 import functools
-import pathlib
 import subprocess
 
 import yaml

@@ -11,9 +11,19 @@ from tests.helm import CHART, ENVIRONMENTS, render_env
 # Kinds that exist only cluster-wide. The chart renders none of them: RBAC, CRDs, the
 # IngressClass and the ClusterIssuer belong to the platform role, shared by both environments.
 CLUSTER_SCOPED = {
-    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass",
-    "ClusterIssuer", "PriorityClass", "StorageClass", "PersistentVolume", "GatewayClass",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "ClusterIssuer",
+    "PriorityClass",
+    "StorageClass",
+    "PersistentVolume",
+    "GatewayClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
 }
 VARIANTS = [
     (),

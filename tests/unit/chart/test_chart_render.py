@@ -98,7 +98,11 @@ def test_probes_use_the_health_and_metrics_endpoints(env):
             if path:
                 assert handler["path"] == path
         assert container["ports"] == [
-            {"name": "http", "containerPort": container["ports"][0]["containerPort"], "protocol": "TCP"}
+            {
+                "name": "http",
+                "containerPort": container["ports"][0]["containerPort"],
+                "protocol": "TCP",
+            }
         ]
 
 
@@ -116,7 +120,11 @@ def test_production_replicas_and_autoscalers():
     for service, (low, high, cpu) in expected.items():
         name = _name("production", service)
         spec = hpas[name]["spec"]
-        assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert spec["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
         assert (spec["minReplicas"], spec["maxReplicas"]) == (low, high)
         (metric,) = spec["metrics"]
         assert metric["resource"]["name"] == "cpu"
@@ -145,7 +153,9 @@ def test_production_without_autoscaling_runs_two_user_facing_replicas():
         "mcp": 1,
         "notification": 1,
     }
-    assert not by_kind(render_env("production", "--set", "hpa.enabled=false"), "HorizontalPodAutoscaler")
+    assert not by_kind(
+        render_env("production", "--set", "hpa.enabled=false"), "HorizontalPodAutoscaler"
+    )
 
 
 def test_staging_has_one_replica_each_and_no_autoscaler():
@@ -214,12 +224,12 @@ def test_writable_paths_are_empty_dirs(env):
     deps = _deployments(env)
     frontend = deps[_name(env, "frontend")]
     mounts = {m["mountPath"]: m["name"] for m in _container(frontend)["volumeMounts"]}
-    assert set(mounts) == {"/tmp", "/app/.next/cache"}
+    assert set(mounts) == {"/tmp", "/app/.next/cache"}  # noqa: S108 (an emptyDir)
     volumes = {v["name"]: v for v in _pod(frontend)["spec"]["volumes"]}
     for volume in mounts.values():
         assert "emptyDir" in volumes[volume]
     for dep in deps.values():
-        assert "/tmp" in {m["mountPath"] for m in _container(dep)["volumeMounts"]}
+        assert "/tmp" in {m["mountPath"] for m in _container(dep)["volumeMounts"]}  # noqa: S108
 
 
 def test_a_service_can_relax_its_security_context():
@@ -246,7 +256,9 @@ def test_secrets_come_from_app_secrets_by_reference(env):
             ref = env_vars[var]["valueFrom"]["secretKeyRef"]
             assert ref["name"] == "app-secrets"
     frontend_db = {e["name"]: e for e in _container(deps[_name(env, "frontend")])["env"]}
-    assert frontend_db["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "FRONTEND_DATABASE_URL"
+    assert (
+        frontend_db["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "FRONTEND_DATABASE_URL"
+    )
     # No secret value is ever rendered into a manifest.
     for obj in render_env(env):
         assert obj["kind"] != "Secret"
@@ -321,7 +333,9 @@ def test_dapr_and_prometheus_traffic_is_allowed(env):
         assert 9090 in ports, f"{service}: Dapr sidecar metrics"
         if service in {"backend", "notification", "sse-gateway"}:
             assert "http" in ports, f"{service}: app metrics"
-        sidecars = [r for r in spec["ingress"] if r["ports"] == [{"protocol": "TCP", "port": 50002}]]
+        sidecars = [
+            r for r in spec["ingress"] if r["ports"] == [{"protocol": "TCP", "port": 50002}]
+        ]
         assert sidecars, f"{service}: Dapr service invocation"
 
 
@@ -333,7 +347,9 @@ def test_only_the_frontend_reaches_the_backend_and_only_the_backend_reaches_mcp(
         for rule in pols[_name("production", service)]["spec"]["ingress"]:
             for peer in rule["from"]:
                 if "podSelector" in peer and "namespaceSelector" not in peer:
-                    component = peer["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
+                    component = peer["podSelector"]["matchLabels"].get(
+                        "app.kubernetes.io/component"
+                    )
                     if rule["ports"] == [{"protocol": "TCP", "port": "http"}]:
                         out.add(component)
         return out
@@ -385,7 +401,9 @@ def test_dapr_pubsub_uses_scram_over_tls_with_secret_references(env):
 )
 def test_topics_tracing_and_consumer_groups_per_environment(env, prefix, sampling, consumer):
     objs = render_env(env)
-    (cm,) = (o for o in by_kind(objs, "ConfigMap").values() if o["metadata"]["name"].endswith("-config"))
+    (cm,) = (
+        o for o in by_kind(objs, "ConfigMap").values() if o["metadata"]["name"].endswith("-config")
+    )
     assert {k: v for k, v in cm["data"].items() if k.startswith("TOPIC_")} == {
         "TOPIC_TASK_EVENTS": f"{prefix}task-events",
         "TOPIC_NOTIFICATIONS": f"{prefix}notifications",
@@ -531,7 +549,9 @@ def test_gateway_api_routes_with_redirect():
     ports = _service_ports(objs)
     routes = by_kind(objs, "HTTPRoute")
     https, http = routes["todo-app"]["spec"], routes["todo-app-http-redirect"]["spec"]
-    assert https["parentRefs"] == [{"name": "public", "namespace": "traefik", "sectionName": "websecure"}]
+    assert https["parentRefs"] == [
+        {"name": "public", "namespace": "traefik", "sectionName": "websecure"}
+    ]
     assert http["parentRefs"] == [{"name": "public", "namespace": "traefik", "sectionName": "web"}]
     assert https["hostnames"] == http["hostnames"] == ["todo.example.com"]
     for rule in https["rules"]:
@@ -558,7 +578,9 @@ def test_service_monitors_for_the_services_with_metrics():
     objs = render_env("production")
     monitors = by_kind(objs, "ServiceMonitor")
     services = by_kind(objs, "Service")
-    assert set(monitors) == {_name("production", s) for s in ("backend", "notification", "sse-gateway")}
+    assert set(monitors) == {
+        _name("production", s) for s in ("backend", "notification", "sse-gateway")
+    }
     for name, mon in monitors.items():
         assert mon["metadata"]["labels"]["release"] == "monitoring"
         assert mon["spec"]["namespaceSelector"] == {"matchNames": ["production"]}

@@ -46,13 +46,20 @@ CASES = [
         id="replicas below one",
     ),
     pytest.param(
-        ("--set", "hpa.enabled=true", "--set-json", 'backend.hpa={"minReplicas":5,"maxReplicas":3,'
-         '"targetCPUUtilizationPercentage":70}'),
+        (
+            "--set",
+            "hpa.enabled=true",
+            "--set-json",
+            'backend.hpa={"minReplicas":5,"maxReplicas":3,"targetCPUUtilizationPercentage":70}',
+        ),
         ["backend.hpa: minReplicas (5) is greater than maxReplicas (3)"],
         id="hpa min above max",
     ),
     pytest.param(
-        ("--set-json", 'backend.hpa={"minReplicas":0,"maxReplicas":3,"targetCPUUtilizationPercentage":70}'),
+        (
+            "--set-json",
+            'backend.hpa={"minReplicas":0,"maxReplicas":3,"targetCPUUtilizationPercentage":70}',
+        ),
         ["/backend/hpa/minReplicas", "minimum: got 0, want 1"],
         id="hpa min below one",
     ),
@@ -92,8 +99,14 @@ CASES = [
         id="gateway without parent",
     ),
     pytest.param(
-        ("--set", "ingress.enabled=true", "--set", "ingress.host=a.example.com",
-         "--set", "backend.enabled=false"),
+        (
+            "--set",
+            "ingress.enabled=true",
+            "--set",
+            "ingress.host=a.example.com",
+            "--set",
+            "backend.enabled=false",
+        ),
         ['ingress.paths: "/api" routes to backend, which is disabled'],
         id="route to a disabled service",
     ),
