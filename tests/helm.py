@@ -55,9 +55,14 @@ def _render(release: str, namespace: str, args: tuple[str, ...]) -> str:
     return helm("template", release, str(CHART), "--namespace", namespace, *args).stdout
 
 
+def render_text(release: str, namespace: str, *args: str) -> str:
+    """What `helm template` prints (hooks included). Results are cached."""
+    return _render(release, namespace, tuple(args))
+
+
 def render(release: str, namespace: str, *args: str) -> list[dict]:
-    """The objects `helm template` renders (hooks included), parsed. Results are cached."""
-    return [d for d in yaml.safe_load_all(_render(release, namespace, tuple(args))) if d]
+    """The objects `helm template` renders, parsed."""
+    return [d for d in yaml.safe_load_all(render_text(release, namespace, *args)) if d]
 
 
 def render_env(env: str, *extra: str) -> list[dict]:
@@ -74,3 +79,49 @@ def template_error(*args: str) -> str:
 
 def by_kind(objs: list[dict], kind: str) -> dict[str, dict]:
     return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+# --- on the test bed ---------------------------------------------------------------------
+
+# The keys the release role writes into app-secrets; values here are placeholders.
+APP_SECRET_KEYS = (
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "OPENAI_API_KEY",
+    "FRONTEND_DATABASE_URL",
+    "REDPANDA_BROKERS",
+    "REDPANDA_USERNAME",
+    "REDPANDA_PASSWORD",
+    "REDPANDA_SASL_MECHANISM",
+)
+
+
+def create_app_namespace(cluster, name: str, secrets: bool = True) -> None:
+    """A namespace as the platform role prepares it: Pod Security `restricted` enforced (and
+    warned about, so a dry run reports violations), with the two secrets the chart expects."""
+    cluster.kubectl("create", "namespace", name)
+    cluster.kubectl(
+        "label",
+        "namespace",
+        name,
+        "pod-security.kubernetes.io/enforce=restricted",
+        "pod-security.kubernetes.io/warn=restricted",
+    )
+    if secrets:
+        literals = [f"--from-literal={k}=placeholder-{k.lower()}" for k in APP_SECRET_KEYS]
+        cluster.kubectl("-n", name, "create", "secret", "generic", "app-secrets", *literals)
+        cluster.kubectl(
+            "-n",
+            name,
+            "create",
+            "secret",
+            "docker-registry",
+            "ghcr-pull-secret",
+            "--docker-server=ghcr.io",
+            "--docker-username=ci",
+            "--docker-password=placeholder",
+        )
+
+
+def helm_on(cluster, *args: str, check: bool = True, timeout: float = 180):
+    return helm("--kubeconfig", str(cluster.kubeconfig), *args, check=check, timeout=timeout)

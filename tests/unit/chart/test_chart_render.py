@@ -72,6 +72,8 @@ def test_rolling_update_never_removes_a_pod_before_its_replacement_is_ready(env)
             "type": "RollingUpdate",
             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
         }, dep["metadata"]["name"]
+        # A pod counts as available only after staying Ready a while.
+        assert dep["spec"]["minReadySeconds"] >= 5
         container = _container(dep)
         assert container["readinessProbe"] and container["livenessProbe"]
         # The app container keeps serving while its endpoints are withdrawn.
