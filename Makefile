@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/.tools/venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
-.PHONY: help toolchain cluster-up cluster-down kafka-up kafka-down testbed-up testbed-down \
+.PHONY: help toolchain cluster-up cluster-down crds kafka-up kafka-down testbed-up testbed-down \
         lint sanity unit integration test bench-testbed clean
 
 help:  ## list targets
@@ -19,6 +19,8 @@ cluster-up: ## start (or reuse) the local Kubernetes test bed
 	@bash testbed/cluster.sh up
 cluster-down: ## stop the local Kubernetes test bed
 	@bash testbed/cluster.sh down
+crds:  ## apply the platform CRDs (cert-manager, Dapr, prometheus-operator, Traefik, Gateway API)
+	@bash testbed/crds.sh apply
 kafka-up:  ## start (or reuse) the local Kafka broker
 	@bash testbed/kafka.sh up
 kafka-down:  ## stop the local Kafka broker
