@@ -36,7 +36,7 @@ def dry_run_namespaces(kube_cluster):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("env", list(ENVIRONMENTS))
 def test_server_side_dry_run(kube_cluster, cluster_crds, dry_run_namespaces, env, variant):
-    release, _, args = ENVIRONMENTS[env]
+    release, args = ENVIRONMENTS[env][0], ENVIRONMENTS[env][2]
     namespace = dry_run_namespaces[env]
     manifest = render_text(release, namespace, *args, *VARIANTS[variant])
     kinds = {o["kind"] for o in render_env(env, *VARIANTS[variant])}

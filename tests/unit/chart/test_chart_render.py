@@ -484,7 +484,7 @@ def _service_ports(objs: list[dict]) -> dict[str, int]:
 @pytest.mark.parametrize("env", ENVS)
 def test_traefik_ingress_tls_and_redirect(env):
     objs = render_env(env)
-    release, namespace, _ = ENVIRONMENTS[env]
+    release, namespace = ENVIRONMENTS[env][:2]
     host = HOSTS[env]
     ingresses = by_kind(objs, "Ingress")
     assert set(ingresses) == {release, f"{release}-http-redirect"}
