@@ -27,7 +27,8 @@ mapfile -t names < "$crds/names"
 established() {  # established SECONDS: every CRD of the set has condition Established=True
   local deadline=$(( $(date +%s) + $1 )) missing
   while :; do
-    missing=$(kctl get crd -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\n"}{end}' \
+    # go-template, not jsonpath: a CRD created a moment ago has no conditions yet.
+    missing=$(kctl get crd -o go-template='{{range .items}}{{.metadata.name}}={{range .status.conditions}}{{if eq .type "Established"}}{{.status}}{{end}}{{end}}{{"\n"}}{{end}}' \
       | awk -F= '$2=="True"{print $1}' | sort | comm -13 - <(printf '%s\n' "${names[@]}" | sort))
     [[ -z $missing ]] && return 0
     (( $(date +%s) < deadline )) || { echo "crds: not Established: $missing" >&2; return 1; }
@@ -46,7 +47,7 @@ apply() {
   # Server-side: several CRDs exceed the 256 KiB limit of the last-applied annotation.
   local files=(); for f in "$crds"/*.yaml; do files+=(-f "$f"); done
   kctl apply --server-side --force-conflicts --field-manager htd-testbed "${files[@]}" >/dev/null
-  established 120s
+  established 120
   kctl -n kube-system create configmap htd-crds --from-literal "slot=$slot" --dry-run=client -o yaml \
     | kctl apply --server-side --force-conflicts --field-manager htd-testbed -f - >/dev/null
   echo "crds: ${#names[@]} CRDs applied and Established in $(( ($(date +%s%N) - t0) / 1000000 )) ms ($slot)"
