@@ -309,6 +309,17 @@ def test_ingress_controller_reaches_only_the_exposed_services(env):
 
 
 @pytest.mark.parametrize("env", ENVS)
+def test_cert_manager_http01_solver_is_reachable(env):
+    # The solver pod cert-manager starts in this namespace must get Let's Encrypt's request
+    # through the ingress controller despite the default deny.
+    pol = _policies(env)[f"{ENVIRONMENTS[env][0]}-acme-http01-solver"]["spec"]
+    assert pol["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+    (rule,) = pol["ingress"]
+    assert _namespaces_in([rule]) == ["traefik"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8089}]
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_nothing_enters_from_other_app_namespaces(env):
     allowed = {"traefik", "monitoring"}
     for name, pol in _policies(env).items():
