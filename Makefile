@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/.tools/venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
-.PHONY: help toolchain cluster-up cluster-down kafka-up kafka-down chart-repo-up chart-repo-down \
+.PHONY: help toolchain cluster-up cluster-down crds kafka-up kafka-down chart-repo-up chart-repo-down \
         testbed-up testbed-down secrets-scan lint chart-lint sanity unit integration test \
         bench-testbed ee-context ee demo clean
 
@@ -20,6 +20,8 @@ cluster-up: ## start (or reuse) the local Kubernetes test bed
 	@bash testbed/cluster.sh up
 cluster-down: ## stop the local Kubernetes test bed
 	@bash testbed/cluster.sh down
+crds:  ## apply the platform CRDs (cert-manager, Dapr, prometheus-operator, Traefik, Gateway API)
+	@bash testbed/crds.sh apply
 kafka-up:  ## start (or reuse) the local Kafka broker
 	@bash testbed/kafka.sh up
 kafka-down:  ## stop the local Kafka broker
