@@ -268,7 +268,6 @@ for t in "${want[@]}"; do
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
     metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;
-    helm) step helm "$HELM_VERSION" build_helm ;;
     helm) step helm "$HELM_VERSION-$(recipe build_helm)" build_helm ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
     gitleaks) step gitleaks "$GITLEAKS_VERSION" build_gitleaks ;;
