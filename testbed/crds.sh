@@ -5,6 +5,7 @@
 #   testbed/crds.sh apply    server-side apply every CRD, wait until all are Established
 #                            (a no-op when the cluster already holds this exact set)
 #   testbed/crds.sh status   exit 0 when the cluster holds this set, all Established
+#   testbed/crds.sh up       same as apply (so the cluster role starts it like the other parts)
 #   testbed/crds.sh list     the CRD names, one per line
 #
 # The set is identified by its cache slot (crds-<hash of versions and recipe>); `apply` records it
@@ -54,7 +55,7 @@ apply() {
 }
 
 case ${1:-} in
-  apply) apply ;;
+  apply|up) apply ;;
   status) current ;;
   list) printf '%s\n' "${names[@]}" ;;
   *) echo "usage: $0 apply|status|list" >&2; exit 2 ;;
