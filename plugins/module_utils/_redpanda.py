@@ -1400,7 +1400,11 @@ class CloudUsers(UserBackend):
             path = '/v1/users/' + quote(name, safe='')
             try:
                 if change['action'] == 'delete':
-                    self.data.call('DELETE', path, template='/v1/users/{name}')
+                    try:
+                        self.data.call('DELETE', path, template='/v1/users/{name}')
+                    except HttpApiError as exc:
+                        if exc.status != 404:  # already gone is what was asked for
+                            raise
                 elif change['action'] == 'create':
                     self.data.call('POST', '/v1/users', body=dict(
                         name=name, password=passwords[name],

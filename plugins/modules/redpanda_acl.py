@@ -95,7 +95,7 @@ options:
           - A shortcut for the operations an application needs.
           - C(producer) grants C(write) and C(describe) on the topic O(acls[].resource_name),
             plus C(write) and C(describe) on O(acls[].transactional_id) when given. It grants no
-            C(create): topics are created by M(hackathon_todo.deploy.redpanda_topic).
+            C(create), because topics are created by M(hackathon_todo.deploy.redpanda_topic).
           - C(consumer) grants C(read) and C(describe) on the topic and C(read) on the consumer
             group O(acls[].group), which is required.
           - These are the sets of C(kafka-acls.sh --producer/--consumer) without C(create).
