@@ -7,7 +7,7 @@
 #   testbed/cluster.sh status   exit 0 when the API server answers
 #
 # Kubeconfig: $HTD_STATE/kubeconfig (default .testbed/kubeconfig), context "kwok-htd".
-# Pod lifecycle comes from testbed/kwok/stages.yaml (label a pod
+# Pod lifecycle comes from testbed/kwok/stages/ (label a pod
 # testbed.hackathon-todo.dev/readiness=fail to keep it NotReady).
 set -euo pipefail
 
@@ -38,7 +38,8 @@ up() {
   if (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null; then
     echo "cluster: port $API_PORT is in use by another process; set HTD_APISERVER_PORT" >&2; exit 1
   fi
-  local t0; t0=$(date +%s%N)
+  local t0; t0=$(date +%s%N) stage_configs=()
+  for f in "$here"/kwok/stages/*.yaml; do stage_configs+=(--config "$f"); done
   # A cluster left half-made by a killed run is removed first: `up` always ends in a known state.
   kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
   mkdir -p "$HTD_STATE"; rm -f "$kubeconfig"
@@ -50,14 +51,14 @@ up() {
     --etcd-binary "$bin/etcd" \
     --kube-apiserver-port "$API_PORT" \
     --kube-authorization --kube-admission \
-    --config "$here/kwok/stages.yaml" \
+    "${stage_configs[@]}" \
     --kubeconfig "$kubeconfig" \
     --wait 60s --quiet-pull >"$HTD_STATE/kwokctl-create.log" 2>&1 \
     || { echo "cluster: kwokctl create failed:" >&2; tail -30 "$HTD_STATE/kwokctl-create.log" >&2; exit 1; }
   chmod 600 "$kubeconfig"
   kctl config use-context "kwok-$NAME" >/dev/null
   kwokctl scale node --name "$NAME" --replicas "$NODES" \
-    --param ".allocatable.cpu=\"$NODE_CPU\"" --param ".allocatable.memory=\"$NODE_MEMORY\"" >/dev/null
+    --param ".allocatable.cpu=\"$NODE_CPU\"" --param ".allocatable.memory=\"$NODE_MEMORY\"" >/dev/null 2>&1
   kctl wait --for=condition=Ready node --all --timeout=60s >/dev/null
   # The default ServiceAccount appears shortly after a namespace; workloads need it.
   for _ in $(seq 1 100); do kctl -n default get serviceaccount default >/dev/null 2>&1 && break; sleep 0.1; done
@@ -72,7 +73,7 @@ down() {
     echo "cluster: not running"
   fi
   for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null || break; sleep 0.1; done
-  rm -rf "$KWOK_WORKDIR" "$kubeconfig"
+  rm -rf "$KWOK_WORKDIR" "$kubeconfig" "$HTD_STATE/kwokctl-create.log"
 }
 
 case ${1:-} in

@@ -32,8 +32,9 @@ step() {
     log "$name $version: building into $slot ..."
     rm -rf "$slot.tmp"; mkdir -p "$slot.tmp"
     "$fn" "$slot.tmp" "$version"
+    echo $(( $(date +%s) - s )) > "$slot.tmp/.build-seconds"   # read by testbed/bench_testbed.py
     rm -rf "$slot"; mv "$slot.tmp" "$slot"; touch "$slot/.complete"
-    log "$name $version: built in $(( $(date +%s) - s ))s"
+    log "$name $version: built in $(cat "$slot/.build-seconds")s"
   fi
   ln -sfn "$slot" "$TOOLS/$name"
   for f in "$slot"/bin/*; do ln -sfn "$f" "$TOOLS/bin/$(basename "$f")"; done
@@ -93,6 +94,10 @@ build_kwok() {
   go_install "$1" "sigs.k8s.io/kwok/cmd/kwok@$2" "-X sigs.k8s.io/kwok/pkg/consts.Version=$2"
   go_install "$1" "sigs.k8s.io/kwok/cmd/kwokctl@$2" "-X sigs.k8s.io/kwok/pkg/consts.Version=$2"
 }
+build_metrics_server() {
+  go_install "$1" "sigs.k8s.io/metrics-server/cmd/metrics-server@$2" \
+    "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$2"
+}
 build_helm() {
   go_install "$1" "helm.sh/helm/v3/cmd/helm@$2" "-X helm.sh/helm/v3/internal/version.version=$2"
 }
@@ -145,13 +150,14 @@ venv() {
     rm -rf "$slot"; "$py" -m venv "$slot"
     "$slot/bin/pip" install -q --upgrade pip
     "$slot/bin/pip" install -q -r "$root/requirements-dev.txt"
+    echo $(( $(date +%s) - s )) > "$slot/.build-seconds"
     touch "$slot/.complete"
-    log "python venv: installed in $(( $(date +%s) - s ))s"
+    log "python venv: installed in $(cat "$slot/.build-seconds")s"
   fi
   ln -sfn "$slot" "$TOOLS/venv"
 }
 
-all=(venv kubernetes etcd kwok helm kafka promtool actionlint gitleaks)
+all=(venv kubernetes etcd kwok metrics-server helm kafka promtool actionlint gitleaks)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
   case $t in
@@ -161,6 +167,7 @@ for t in "${want[@]}"; do
     kubernetes) step kubernetes "$KUBERNETES_VERSION" build_kubernetes ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
+    metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;
     helm) step helm "$HELM_VERSION" build_helm ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
     gitleaks) step gitleaks "$GITLEAKS_VERSION" build_gitleaks ;;

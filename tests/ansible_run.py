@@ -17,22 +17,24 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 def _env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
-    env.update({
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".tools" / "collections"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_DEPRECATION_WARNINGS": "0",
-        "ANSIBLE_LOCALHOST_WARNING": "0",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-    })
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".tools" / "collections"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_DEPRECATION_WARNINGS": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        }
+    )
     env.update(extra or {})
     return env
 
 
 @dataclasses.dataclass
 class ModuleRun:
-    result: dict          # the module's return value, as the json callback reports it
-    stdout: str           # everything ansible printed (for no-secret-leak assertions)
+    result: dict  # the module's return value, as the json callback reports it
+    stdout: str  # everything ansible printed (for no-secret-leak assertions)
     stderr: str
     rc: int
 
@@ -45,13 +47,32 @@ class ModuleRun:
         return bool(self.result.get("changed"))
 
 
-def run_module(name: str, args: dict, *, check: bool = False, diff: bool = False,
-               verbosity: int = 0, env: dict | None = None, timeout: float = 300) -> ModuleRun:
+def run_module(
+    name: str,
+    args: dict,
+    *,
+    check: bool = False,
+    diff: bool = False,
+    verbosity: int = 0,
+    env: dict | None = None,
+    timeout: float = 300,
+) -> ModuleRun:
     """Run one module on localhost with `ansible -m` and return its parsed result."""
     fqcn = name if "." in name else f"hackathon_todo.deploy.{name}"
-    cmd = ["ansible", "localhost", "-i", "localhost,", "-c", "local",
-           "-e", "ansible_python_interpreter={{ ansible_playbook_python }}",
-           "-m", fqcn, "-a", json.dumps(args)]
+    cmd = [
+        "ansible",
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        "ansible_python_interpreter={{ ansible_playbook_python }}",
+        "-m",
+        fqcn,
+        "-a",
+        json.dumps(args),
+    ]
     if check:
         cmd.append("--check")
     if diff:
@@ -59,24 +80,40 @@ def run_module(name: str, args: dict, *, check: bool = False, diff: bool = False
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, check=False,
-        env=_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-                  "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", **(env or {})}),
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=_env(
+            {
+                "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+                "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+                **(env or {}),
+            }
+        ),
     )
     try:
-        doc = json.loads(proc.stdout[proc.stdout.index("{"):])
+        doc = json.loads(proc.stdout[proc.stdout.index("{") :])
         result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError) as exc:
         raise AssertionError(
-            f"could not parse ansible output ({exc}):\nSTDOUT:\n{proc.stdout}\nSTDERR:\n{proc.stderr}"
+            f"could not parse ansible output ({exc}):\n"
+            f"STDOUT:\n{proc.stdout}\nSTDERR:\n{proc.stderr}"
         ) from exc
     return ModuleRun(result=result, stdout=proc.stdout, stderr=proc.stderr, rc=proc.returncode)
 
 
-def run_playbook(playbook: str | os.PathLike, *args: str, env: dict | None = None,
-                 timeout: float = 1800) -> subprocess.CompletedProcess:
+def run_playbook(
+    playbook: str | os.PathLike, *args: str, env: dict | None = None, timeout: float = 1800
+) -> subprocess.CompletedProcess:
     """Run ansible-playbook from the repository root with the repository's ansible.cfg."""
     return subprocess.run(
-        ["ansible-playbook", str(playbook), *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=timeout, check=False, env=_env(env),
+        ["ansible-playbook", str(playbook), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=_env(env),
     )

@@ -25,7 +25,7 @@ def versions() -> dict[str, str]:
     for line in (TESTBED / "versions.env").read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
+            key, value = line.split("=", 1)
             out[key.strip()] = value.strip()
     return out
 
@@ -61,8 +61,13 @@ class KafkaBroker:
     admin_user: str
     admin_password: str
 
-    def client_config(self, user: str | None = None, password: str | None = None,
-                      mechanism: str = "SCRAM-SHA-512", **extra) -> dict:
+    def client_config(
+        self,
+        user: str | None = None,
+        password: str | None = None,
+        mechanism: str = "SCRAM-SHA-512",
+        **extra,
+    ) -> dict:
         """confluent-kafka config for the admin (default) or another SCRAM user."""
         conf = {
             "bootstrap.servers": self.bootstrap_servers,
@@ -83,7 +88,10 @@ class KubeCluster:
     def kubectl(self, *args: str, check: bool = True, input: str | None = None):
         return subprocess.run(
             ["kubectl", "--kubeconfig", str(self.kubeconfig), *args],
-            capture_output=True, text=True, check=check, input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+            input=input,
         )
 
 
