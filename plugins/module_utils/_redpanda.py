@@ -33,12 +33,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.urls import open_url
 
-try:
-    from urllib.error import HTTPError, URLError
-    from urllib.parse import quote, urlencode
-except ImportError:  # pragma: no cover - Python 2 is not supported; keeps the import sanity test quiet
-    HTTPError = URLError = Exception
-    quote = urlencode = None
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
 
 KAFKA_IMPORT_ERROR = None
 try:
@@ -258,8 +254,8 @@ def plan_topics(desired, current, allow_deletion=False):
             errors.append(
                 'topic %r has replication factor %d; changing it to %d needs a partition '
                 'reassignment, which this module does not do. Leave replication_factor at %d '
-                '(or unset) for this topic' % (name, have['replication_factor'], rf,
-                                                have['replication_factor']))
+                '(or unset) for this topic'
+                % (name, have['replication_factor'], rf, have['replication_factor']))
             continue
         config_changes = {}
         have_configs = have.get('configs') or {}
@@ -428,8 +424,8 @@ def expand_acl_entries(entries):
                 target.append(key)
     clash = set(present) & set(absent)
     for key in sorted(clash):
-        errors.append('ACL declared both present and absent: %s for %s' % (acl_text(key),
-                                                                             key.principal))
+        errors.append('ACL declared both present and absent: %s for %s'
+                      % (acl_text(key), key.principal))
     return present, absent, errors
 
 
@@ -1170,8 +1166,8 @@ class HttpApiError(RedpandaError):
             detail = self.payload.get('message') or self.payload.get('error_description') or \
                 self.payload.get('error') or ''
         self.detail = detail
-        msg = '%s %s %s returned HTTP %s%s' % (api, method, url, status,
-                                              ': %s' % detail if detail else '')
+        msg = '%s %s %s returned HTTP %s%s' % (
+            api, method, url, status, ': %s' % detail if detail else '')
         super(HttpApiError, self).__init__(msg)
 
 

@@ -21,7 +21,7 @@ description:
     one C(CreateAcls) request and all surplus ACLs deleted with one C(DeleteAcls) request, however
     many entries there are. A run that changes nothing sends one request.
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda

@@ -16,7 +16,7 @@ description:
   - Each kind of information costs one request (users through an HTTP backend may need more, one
     per page).
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda

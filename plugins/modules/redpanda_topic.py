@@ -23,7 +23,7 @@ description:
   - In check mode creations, partition increases and config changes are sent with
     C(validate_only), so the broker checks them without applying them.
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda

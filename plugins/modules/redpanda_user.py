@@ -26,7 +26,7 @@ description:
     refuse a user with two mechanisms. Changing the mechanism there sets the password too.
   - The C(admin_api) backend lists user names only, so it cannot see a user's mechanism.
 author:
-  - hackathon-todo platform team
+  - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda

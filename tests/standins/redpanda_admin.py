@@ -75,7 +75,7 @@ class RedpandaAdminStandin(JsonServer):
         if not header.startswith("Basic "):
             return Response(401, {"message": "Unauthorized: missing credentials", "code": 401})
         try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
         except ValueError:
             return Response(401, {"message": "Unauthorized: malformed credentials", "code": 401})
         if not self.password_matches(user, password):
