@@ -3,15 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import (absolute_import, division, print_function)
+from __future__ import absolute_import, division, print_function
+
 __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-
     # Connection to the Kafka API of a Redpanda (or Apache Kafka) cluster. Mirrors
     # connection_argument_spec() in plugins/module_utils/_redpanda.py.
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 options:
   bootstrap_servers:
     description:
@@ -84,11 +84,11 @@ notes:
     verified.
   - Set the connection once for a play with
     C(module_defaults) and the action group C(group/hackathon_todo.deploy.redpanda).
-'''
+"""
 
     # The three user backends shared by redpanda_user and redpanda_info. Mirrors
     # user_backend_argument_spec() in plugins/module_utils/_redpanda.py.
-    USER_BACKENDS = r'''
+    USER_BACKENDS = r"""
 options:
   backend:
     description:
@@ -149,4 +149,4 @@ options:
       - OAuth2 audience of the token.
     type: str
     default: cloudv2-production.redpanda.cloud
-'''
+"""

@@ -4,10 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import (absolute_import, division, print_function)
+from __future__ import absolute_import, division, print_function
+
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: redpanda_acl
 short_description: Manage Redpanda / Kafka ACLs as one declarative list
 description:
@@ -27,14 +28,18 @@ extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
+    description:
+      Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The broker has no dry run for ACLs; check mode reads the ACLs and reports the plan.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description:
+      Will return details on what has changed (or possibly needs changing in check_mode), when
+      in diff mode.
     support: full
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
+    description:
+      When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   acls:
@@ -129,9 +134,9 @@ options:
 seealso:
   - module: hackathon_todo.deploy.redpanda_info
   - module: hackathon_todo.deploy.redpanda_user
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Least privilege for the staging app, and nothing else for it
   hackathon_todo.deploy.redpanda_acl:
     bootstrap_servers: "{{ redpanda_bootstrap_servers }}"
@@ -174,9 +179,9 @@ EXAMPLES = r'''
         operations: [write]
         permission: deny
         state: absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 created:
   description: ACLs that were created (or would be, in check mode), one per operation.
   returned: always
@@ -209,9 +214,9 @@ diff:
   description: The ACLs of the principals named in the task, before and after, grouped by principal.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
     OPERATIONS,
     PATTERN_TYPES,
     PERMISSIONS,
@@ -228,51 +233,55 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda im
 def main():
     module = RedpandaModule(
         argument_spec=dict(
-            acls=dict(type='list', elements='dict', required=True, options=dict(
-                principal=dict(type='str', required=True),
-                host=dict(type='str', default='*'),
-                resource_type=dict(type='str', choices=RESOURCE_TYPES),
-                resource_name=dict(type='str'),
-                pattern_type=dict(type='str', default='literal', choices=PATTERN_TYPES),
-                operations=dict(type='list', elements='str', choices=OPERATIONS),
-                permission=dict(type='str', default='allow', choices=PERMISSIONS),
-                role=dict(type='str', choices=['producer', 'consumer']),
-                group=dict(type='str'),
-                group_pattern_type=dict(type='str', choices=PATTERN_TYPES),
-                transactional_id=dict(type='str'),
-                state=dict(type='str', default='present', choices=['present', 'absent']),
-            )),
-            exclusive=dict(type='bool', default=False),
+            acls=dict(
+                type="list",
+                elements="dict",
+                required=True,
+                options=dict(
+                    principal=dict(type="str", required=True),
+                    host=dict(type="str", default="*"),
+                    resource_type=dict(type="str", choices=RESOURCE_TYPES),
+                    resource_name=dict(type="str"),
+                    pattern_type=dict(type="str", default="literal", choices=PATTERN_TYPES),
+                    operations=dict(type="list", elements="str", choices=OPERATIONS),
+                    permission=dict(type="str", default="allow", choices=PERMISSIONS),
+                    role=dict(type="str", choices=["producer", "consumer"]),
+                    group=dict(type="str"),
+                    group_pattern_type=dict(type="str", choices=PATTERN_TYPES),
+                    transactional_id=dict(type="str"),
+                    state=dict(type="str", default="present", choices=["present", "absent"]),
+                ),
+            ),
+            exclusive=dict(type="bool", default=False),
         ),
     )
-    present, absent, errors = expand_acl_entries(module.params['acls'])
+    present, absent, errors = expand_acl_entries(module.params["acls"])
     if errors:
-        module.fail_json(msg='nothing was changed: ' + '; '.join(errors), changed=False)
+        module.fail_json(msg="nothing was changed: " + "; ".join(errors), changed=False)
 
     principals = set(k.principal for k in present) | set(k.principal for k in absent)
     try:
         kafka = module.kafka
         # ONE DescribeAcls: narrowed to the principal when the task names only one.
-        current = kafka.describe_acls(principal=principals.pop() if len(principals) == 1
-                                      else None)
-        plan = plan_acls(present, absent, current, exclusive=module.params['exclusive'])
+        current = kafka.describe_acls(principal=principals.pop() if len(principals) == 1 else None)
+        plan = plan_acls(present, absent, current, exclusive=module.params["exclusive"])
         if not module.check_mode:
-            kafka.create_acls(plan['create'])   # ONE CreateAcls
-            kafka.delete_acls(plan['delete'])   # ONE DeleteAcls
+            kafka.create_acls(plan["create"])  # ONE CreateAcls
+            kafka.delete_acls(plan["delete"])  # ONE DeleteAcls
     except RedpandaError as exc:
         module.fail_redpanda(exc, changed=False)
 
     current_set = set(current)
     result = dict(
-        changed=bool(plan['create'] or plan['delete']),
-        created=[acl_key_dict(k) for k in plan['create']],
-        deleted=[acl_key_dict(k) for k in plan['delete']],
+        changed=bool(plan["create"] or plan["delete"]),
+        created=[acl_key_dict(k) for k in plan["create"]],
+        deleted=[acl_key_dict(k) for k in plan["delete"]],
         unchanged=len([k for k in present if k in current_set]),
     )
     if module._diff:
-        result['diff'] = acl_diff(plan, current)
+        result["diff"] = acl_diff(plan, current)
     module.exit_redpanda(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -4,10 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import (absolute_import, division, print_function)
+from __future__ import absolute_import, division, print_function
+
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: redpanda_info
 short_description: Read topics (with configs), ACLs and users of a Redpanda / Kafka cluster
 description:
@@ -23,15 +24,19 @@ extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda.user_backends
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
+    description:
+      Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: This module only reads.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description:
+      Will return details on what has changed (or possibly needs changing in check_mode), when
+      in diff mode.
     support: N/A
     details: This module only reads.
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
+    description:
+      When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   gather:
@@ -100,9 +105,9 @@ seealso:
   - module: hackathon_todo.deploy.redpanda_topic
   - module: hackathon_todo.deploy.redpanda_acl
   - module: hackathon_todo.deploy.redpanda_user
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: What can the staging app do?
   hackathon_todo.deploy.redpanda_info:
     bootstrap_servers: "{{ redpanda_bootstrap_servers }}"
@@ -121,9 +126,9 @@ EXAMPLES = r'''
     cloud_client_id: "{{ redpanda_cloud_client_id }}"
     cloud_client_secret: "{{ redpanda_cloud_client_secret }}"
     cloud_cluster_id: "{{ redpanda_cluster_id }}"
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 topics:
   description:
     - Topic name to partitions, replication factor, whether it is internal, and its configs
@@ -163,9 +168,9 @@ requests:
   returned: always
   type: dict
   sample: {by_api: {Metadata: 1, DescribeConfigs: 1, DescribeAcls: 1}, total: 3}
-'''
+"""
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
     OPERATIONS,
     RESOURCE_TYPES,
     RedpandaError,
@@ -177,73 +182,91 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda im
 
 def gather_topics(module):
     kafka = module.kafka
-    names = module.params['topics'] or kafka.list_topic_names()
+    names = module.params["topics"] or kafka.list_topic_names()
     described = kafka.describe_topics(names)
-    if not module.params['include_internal']:
-        described = dict((n, d) for n, d in described.items()
-                         if not d['internal'] and not n.startswith('__'))
+    if not module.params["include_internal"]:
+        described = dict(
+            (n, d) for n, d in described.items() if not d["internal"] and not n.startswith("__")
+        )
     configs = kafka.describe_topic_configs(sorted(described))
     out = {}
     for name, info in sorted(described.items()):
         cfg = configs.get(name, {})
-        if not module.params['include_default_configs']:
-            cfg = dict((k, v) for k, v in cfg.items() if v['override'])
+        if not module.params["include_default_configs"]:
+            cfg = dict((k, v) for k, v in cfg.items() if v["override"])
         info = dict(info)
-        info['configs'] = dict((k, v['value']) for k, v in sorted(cfg.items()))
+        info["configs"] = dict((k, v["value"]) for k, v in sorted(cfg.items()))
         out[name] = info
     return out
 
 
 def gather_acls(module):
-    flt = module.params['acl_filter'] or {}
+    flt = module.params["acl_filter"] or {}
     keys = module.kafka.describe_acls(
-        principal=normalize_principal(flt.get('principal')) or None,
-        host=flt.get('host'), resource_type=flt.get('resource_type'),
-        resource_name=flt.get('resource_name'), pattern_type=flt.get('pattern_type'),
-        operation=flt.get('operation'), permission=flt.get('permission'))
+        principal=normalize_principal(flt.get("principal")) or None,
+        host=flt.get("host"),
+        resource_type=flt.get("resource_type"),
+        resource_name=flt.get("resource_name"),
+        pattern_type=flt.get("pattern_type"),
+        operation=flt.get("operation"),
+        permission=flt.get("permission"),
+    )
     return [acl_key_dict(k) for k in keys]
 
 
 def gather_users(module):
     users = module.user_backend().list_users()
-    return [dict(name=name, mechanisms=sorted(info['mechanisms'])
-                 if info.get('mechanisms') is not None else None)
-            for name, info in sorted(users.items())]
+    return [
+        dict(
+            name=name,
+            mechanisms=sorted(info["mechanisms"]) if info.get("mechanisms") is not None else None,
+        )
+        for name, info in sorted(users.items())
+    ]
 
 
 def main():
     module = RedpandaModule(
         user_backends=True,
         argument_spec=dict(
-            gather=dict(type='list', elements='str', default=['topics', 'acls'],
-                        choices=['topics', 'acls', 'users']),
-            topics=dict(type='list', elements='str', default=[]),
-            include_internal=dict(type='bool', default=False),
-            include_default_configs=dict(type='bool', default=False),
-            acl_filter=dict(type='dict', default={}, options=dict(
-                principal=dict(type='str'),
-                host=dict(type='str'),
-                resource_type=dict(type='str', default='any', choices=['any'] + RESOURCE_TYPES),
-                resource_name=dict(type='str'),
-                pattern_type=dict(type='str', default='any',
-                                  choices=['any', 'match', 'literal', 'prefixed']),
-                operation=dict(type='str', default='any', choices=['any'] + OPERATIONS),
-                permission=dict(type='str', default='any', choices=['any', 'allow', 'deny']),
-            )),
+            gather=dict(
+                type="list",
+                elements="str",
+                default=["topics", "acls"],
+                choices=["topics", "acls", "users"],
+            ),
+            topics=dict(type="list", elements="str", default=[]),
+            include_internal=dict(type="bool", default=False),
+            include_default_configs=dict(type="bool", default=False),
+            acl_filter=dict(
+                type="dict",
+                default={},
+                options=dict(
+                    principal=dict(type="str"),
+                    host=dict(type="str"),
+                    resource_type=dict(type="str", default="any", choices=["any", *RESOURCE_TYPES]),
+                    resource_name=dict(type="str"),
+                    pattern_type=dict(
+                        type="str", default="any", choices=["any", "match", "literal", "prefixed"]
+                    ),
+                    operation=dict(type="str", default="any", choices=["any", *OPERATIONS]),
+                    permission=dict(type="str", default="any", choices=["any", "allow", "deny"]),
+                ),
+            ),
         ),
     )
     result = dict(changed=False)
     try:
-        if 'topics' in module.params['gather']:
-            result['topics'] = gather_topics(module)
-        if 'acls' in module.params['gather']:
-            result['acls'] = gather_acls(module)
-        if 'users' in module.params['gather']:
-            result['users'] = gather_users(module)
+        if "topics" in module.params["gather"]:
+            result["topics"] = gather_topics(module)
+        if "acls" in module.params["gather"]:
+            result["acls"] = gather_acls(module)
+        if "users" in module.params["gather"]:
+            result["users"] = gather_users(module)
     except RedpandaError as exc:
         module.fail_redpanda(exc, changed=False)
     module.exit_redpanda(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -4,10 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import (absolute_import, division, print_function)
+from __future__ import absolute_import, division, print_function
+
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: redpanda_topic
 short_description: Manage Redpanda / Kafka topics declaratively
 description:
@@ -29,14 +30,18 @@ extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
+    description:
+      Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Creations, partition increases and config changes are validated by the broker.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description:
+      Will return details on what has changed (or possibly needs changing in check_mode), when
+      in diff mode.
     support: full
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
+    description:
+      When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   name:
@@ -103,9 +108,9 @@ options:
 seealso:
   - module: hackathon_todo.deploy.redpanda_acl
   - module: hackathon_todo.deploy.redpanda_info
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: The production topics of the todo app
   hackathon_todo.deploy.redpanda_topic:
     bootstrap_servers: "{{ redpanda_bootstrap_servers }}"
@@ -138,9 +143,9 @@ EXAMPLES = r'''
     name: staging-scratch
     state: absent
     allow_deletion: true
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 topics:
   description:
     - One entry per declared topic, in the order declared.
@@ -166,9 +171,9 @@ diff:
   description: Before and after of the changed topics (with C(--diff)).
   returned: when diff mode is on
   type: dict
-'''
+"""
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
     RedpandaError,
     RedpandaModule,
     plan_topics,
@@ -178,17 +183,20 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda im
 
 
 def desired_topics(params):
-    defaults = dict(partitions=params['partitions'], replication_factor=params['replication_factor'],
-                    state=params['state'])
-    if params['name'] is not None:
-        return [dict(name=params['name'], configs=dict(params['configs'] or {}), **defaults)]
+    defaults = dict(
+        partitions=params["partitions"],
+        replication_factor=params["replication_factor"],
+        state=params["state"],
+    )
+    if params["name"] is not None:
+        return [dict(name=params["name"], configs=dict(params["configs"] or {}), **defaults)]
     out = []
-    for entry in params['topics']:
+    for entry in params["topics"]:
         spec = dict(defaults)
-        spec.update((k, v) for k, v in entry.items() if v is not None and k != 'configs')
-        configs = dict(params['configs'] or {})
-        configs.update(entry.get('configs') or {})
-        spec['configs'] = configs
+        spec.update((k, v) for k, v in entry.items() if v is not None and k != "configs")
+        configs = dict(params["configs"] or {})
+        configs.update(entry.get("configs") or {})
+        spec["configs"] = configs
         out.append(spec)
     return out
 
@@ -196,51 +204,75 @@ def desired_topics(params):
 def main():
     module = RedpandaModule(
         argument_spec=dict(
-            name=dict(type='str'),
-            topics=dict(type='list', elements='dict', options=dict(
-                name=dict(type='str', required=True),
-                partitions=dict(type='int'),
-                replication_factor=dict(type='int'),
-                configs=dict(type='dict'),
-                state=dict(type='str', choices=['present', 'absent']),
-            )),
-            partitions=dict(type='int'),
-            replication_factor=dict(type='int'),
-            configs=dict(type='dict', default={}),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            allow_deletion=dict(type='bool', default=False),
+            name=dict(type="str"),
+            topics=dict(
+                type="list",
+                elements="dict",
+                options=dict(
+                    name=dict(type="str", required=True),
+                    partitions=dict(type="int"),
+                    replication_factor=dict(type="int"),
+                    configs=dict(type="dict"),
+                    state=dict(type="str", choices=["present", "absent"]),
+                ),
+            ),
+            partitions=dict(type="int"),
+            replication_factor=dict(type="int"),
+            configs=dict(type="dict", default={}),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            allow_deletion=dict(type="bool", default=False),
         ),
-        mutually_exclusive=[('name', 'topics')],
-        required_one_of=[('name', 'topics')],
+        mutually_exclusive=[("name", "topics")],
+        required_one_of=[("name", "topics")],
     )
     desired = desired_topics(module.params)
     # Refuse bad names before connecting: nothing is sent for an invalid task.
-    problems = [p for p in (topic_name_problem(t['name']) for t in desired) if p]
+    problems = [p for p in (topic_name_problem(t["name"]) for t in desired) if p]
     if problems:
-        module.fail_json(msg='; '.join(problems), changed=False)
+        module.fail_json(msg="; ".join(problems), changed=False)
 
     try:
         kafka = module.kafka
-        current = kafka.describe_topics([t['name'] for t in desired])
-        need_configs = [t['name'] for t in desired
-                        if t['name'] in current and t.get('configs') and t['state'] == 'present']
+        current = kafka.describe_topics([t["name"] for t in desired])
+        need_configs = [
+            t["name"]
+            for t in desired
+            if t["name"] in current and t.get("configs") and t["state"] == "present"
+        ]
         configs = kafka.describe_topic_configs(need_configs)
         for name, cfg in configs.items():
-            current[name]['configs'] = cfg
+            current[name]["configs"] = cfg
 
-        changes, errors = plan_topics(desired, current, module.params['allow_deletion'])
+        changes, errors = plan_topics(desired, current, module.params["allow_deletion"])
         if errors:
-            module.fail_json(msg='nothing was changed: ' + '; '.join(errors), changed=False,
-                             topics=changes, requests=module.counter.result())
+            module.fail_json(
+                msg="nothing was changed: " + "; ".join(errors),
+                changed=False,
+                topics=changes,
+                requests=module.counter.result(),
+            )
 
-        creates = [(c['name'], c['partitions']['after'], c['replication_factor']['after'],
-                    dict((k, v['after']) for k, v in c.get('configs', {}).items()))
-                   for c in changes if c['action'] == 'create']
-        grow = dict((c['name'], c['partitions']['after']) for c in changes
-                    if c['action'] == 'update' and 'partitions' in c)
-        alter = dict((c['name'], dict((k, v['after']) for k, v in c['configs'].items()))
-                     for c in changes if c['action'] == 'update' and c.get('configs'))
-        deletes = [c['name'] for c in changes if c['action'] == 'delete']
+        creates = [
+            (
+                c["name"],
+                c["partitions"]["after"],
+                c["replication_factor"]["after"],
+                dict((k, v["after"]) for k, v in c.get("configs", {}).items()),
+            )
+            for c in changes
+            if c["action"] == "create"
+        ]
+        grow = dict(
+            (c["name"], c["partitions"]["after"])
+            for c in changes
+            if c["action"] == "update" and "partitions" in c
+        )
+        alter = dict(
+            (c["name"], dict((k, v["after"]) for k, v in c["configs"].items()))
+            for c in changes
+            if c["action"] == "update" and c.get("configs")
+        )
+        deletes = [c["name"] for c in changes if c["action"] == "delete"]
 
         # Check mode asks the broker to validate without applying (DeleteTopics has no such
         # mode; deletions were already checked against what exists).
@@ -253,11 +285,11 @@ def main():
     except RedpandaError as exc:
         module.fail_redpanda(exc, changed=False)
 
-    result = dict(changed=any(c['action'] != 'none' for c in changes), topics=changes)
+    result = dict(changed=any(c["action"] != "none" for c in changes), topics=changes)
     if module._diff:
-        result['diff'] = topic_diff(changes, current)
+        result["diff"] = topic_diff(changes, current)
     module.exit_redpanda(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

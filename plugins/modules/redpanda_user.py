@@ -4,10 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import (absolute_import, division, print_function)
+from __future__ import absolute_import, division, print_function
+
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: redpanda_user
 short_description: Manage SCRAM users (service accounts) of Redpanda, Redpanda Cloud or Kafka
 description:
@@ -33,14 +34,18 @@ extends_documentation_fragment:
   - hackathon_todo.deploy.redpanda.user_backends
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
+    description:
+      Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description:
+      Will return details on what has changed (or possibly needs changing in check_mode), when
+      in diff mode.
     support: full
     details: Passwords never appear in the diff; it says whether the task sets one.
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
+    description:
+      When run twice in a row with the same arguments, the second run reports no change.
     support: partial
     details:
       - Full with O(update_password=on_create).
@@ -113,9 +118,9 @@ options:
 seealso:
   - module: hackathon_todo.deploy.redpanda_acl
   - module: hackathon_todo.deploy.redpanda_info
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Service accounts on Redpanda Cloud (serverless)
   hackathon_todo.deploy.redpanda_user:
     backend: cloud
@@ -156,9 +161,9 @@ EXAMPLES = r'''
     cloud_cluster_id: "{{ redpanda_cluster_id }}"
     name: old-app
     state: absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 users:
   description:
     - One entry per declared user, in the order declared. Never contains passwords.
@@ -191,9 +196,9 @@ diff:
   description: Mechanisms and whether a password is set, before and after, per changed user.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
     SCRAM_MECHANISMS,
     RedpandaError,
     RedpandaModule,
@@ -203,43 +208,43 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda im
 
 
 def desired_users(params):
-    defaults = dict(mechanisms=params['mechanisms'], iterations=params['iterations'],
-                    state=params['state'])
-    if params['name'] is not None:
-        entries = [dict(name=params['name'], password=params['password'])]
+    defaults = dict(
+        mechanisms=params["mechanisms"], iterations=params["iterations"], state=params["state"]
+    )
+    if params["name"] is not None:
+        entries = [dict(name=params["name"], password=params["password"])]
     else:
-        entries = params['users']
+        entries = params["users"]
     out, passwords = [], {}
     for entry in entries:
         spec = dict(defaults)
-        spec.update((k, v) for k, v in entry.items() if v is not None and k != 'password')
-        spec['has_password'] = entry.get('password') is not None
-        if spec['has_password']:
-            passwords[entry['name']] = entry['password']
+        spec.update((k, v) for k, v in entry.items() if v is not None and k != "password")
+        spec["has_password"] = entry.get("password") is not None
+        if spec["has_password"]:
+            passwords[entry["name"]] = entry["password"]
         out.append(spec)
     return out, passwords
 
 
 def check_passwords(module, desired, current, passwords):
     """name -> True/False when the password could be checked by a SCRAM login, else absent."""
-    if module.params['update_password'] != 'always':
+    if module.params["update_password"] != "always":  # noqa: S105
         return {}
-    if module.params['backend'] != 'kafka' and not module.can_check_passwords():
+    if module.params["backend"] != "kafka" and not module.can_check_passwords():
         return {}
     result = {}
     for spec in desired:
-        name = spec['name']
+        name = spec["name"]
         have = current.get(name)
-        if spec['state'] != 'present' or have is None or name not in passwords:
+        if spec["state"] != "present" or have is None or name not in passwords:
             continue
-        known = have.get('mechanisms')
-        mechs = [m for m in spec['mechanisms'] if known is None or m in known]
+        known = have.get("mechanisms")
+        mechs = [m for m in spec["mechanisms"] if known is None or m in known]
         if known is None:
             mechs = mechs[:1]
         if not mechs:
             continue
-        result[name] = all(module.kafka.scram_login_works(name, passwords[name], m)
-                           for m in mechs)
+        result[name] = all(module.kafka.scram_login_works(name, passwords[name], m) for m in mechs)
     return result
 
 
@@ -247,25 +252,36 @@ def main():
     module = RedpandaModule(
         user_backends=True,
         argument_spec=dict(
-            name=dict(type='str'),
-            password=dict(type='str', no_log=True),
-            users=dict(type='list', elements='dict', options=dict(
-                name=dict(type='str', required=True),
-                password=dict(type='str', no_log=True),
-                mechanisms=dict(type='list', elements='str', choices=SCRAM_MECHANISMS,
-                                aliases=['mechanism']),
-                iterations=dict(type='int'),
-                state=dict(type='str', choices=['present', 'absent']),
-            )),
-            mechanisms=dict(type='list', elements='str', default=['SCRAM-SHA-256'],
-                            choices=SCRAM_MECHANISMS, aliases=['mechanism']),
-            iterations=dict(type='int', default=4096),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            update_password=dict(type='str', default='on_create', choices=['on_create', 'always'],
-                                 no_log=False),
+            name=dict(type="str"),
+            password=dict(type="str", no_log=True),
+            users=dict(
+                type="list",
+                elements="dict",
+                options=dict(
+                    name=dict(type="str", required=True),
+                    password=dict(type="str", no_log=True),
+                    mechanisms=dict(
+                        type="list", elements="str", choices=SCRAM_MECHANISMS, aliases=["mechanism"]
+                    ),
+                    iterations=dict(type="int"),
+                    state=dict(type="str", choices=["present", "absent"]),
+                ),
+            ),
+            mechanisms=dict(
+                type="list",
+                elements="str",
+                default=["SCRAM-SHA-256"],
+                choices=SCRAM_MECHANISMS,
+                aliases=["mechanism"],
+            ),
+            iterations=dict(type="int", default=4096),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            update_password=dict(
+                type="str", default="on_create", choices=["on_create", "always"], no_log=False
+            ),
         ),
-        mutually_exclusive=[('name', 'users'), ('password', 'users')],
-        required_one_of=[('name', 'users')],
+        mutually_exclusive=[("name", "users"), ("password", "users")],
+        required_one_of=[("name", "users")],
     )
     desired, passwords = desired_users(module.params)
     try:
@@ -273,26 +289,33 @@ def main():
         # Refuse what the backend cannot store before anything is sent.
         _changes, errors = plan_users(desired, {}, single_mechanism=backend.single_mechanism)
         if errors:
-            module.fail_json(msg='nothing was changed: ' + '; '.join(errors), changed=False)
+            module.fail_json(msg="nothing was changed: " + "; ".join(errors), changed=False)
         current = backend.list_users()
         password_ok = check_passwords(module, desired, current, passwords)
-        changes, errors = plan_users(desired, current, module.params['update_password'],
-                                     password_ok, single_mechanism=backend.single_mechanism)
+        changes, errors = plan_users(
+            desired,
+            current,
+            module.params["update_password"],
+            password_ok,
+            single_mechanism=backend.single_mechanism,
+        )
         if errors:
-            module.fail_json(msg='nothing was changed: ' + '; '.join(errors), changed=False,
-                             requests=module.counter.result())
-        todo = [c for c in changes if c['action'] != 'none']
+            module.fail_json(
+                msg="nothing was changed: " + "; ".join(errors),
+                changed=False,
+                requests=module.counter.result(),
+            )
+        todo = [c for c in changes if c["action"] != "none"]
         if todo and not module.check_mode:
-            backend.apply(todo, passwords,
-                          dict((s['name'], s.get('iterations')) for s in desired))
+            backend.apply(todo, passwords, dict((s["name"], s.get("iterations")) for s in desired))
     except RedpandaError as exc:
-        module.fail_redpanda(exc, changed=False, backend=module.params['backend'])
+        module.fail_redpanda(exc, changed=False, backend=module.params["backend"])
 
-    result = dict(changed=bool(todo), users=changes, backend=module.params['backend'])
+    result = dict(changed=bool(todo), users=changes, backend=module.params["backend"])
     if module._diff:
-        result['diff'] = user_diff(changes)
+        result["diff"] = user_diff(changes)
     module.exit_redpanda(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -28,7 +28,7 @@ class Request:
 @dataclasses.dataclass
 class Response:
     status: int
-    body: object = None          # JSON-serialisable, or None for an empty body
+    body: object = None  # JSON-serialisable, or None for an empty body
     headers: dict = dataclasses.field(default_factory=dict)
 
 
@@ -39,7 +39,7 @@ class JsonServer:
 
     def __init__(self):
         self.routes: list[tuple[str, re.Pattern, object]] = []
-        self.log: list[tuple[str, str, int]] = []   # (method, path, status), no bodies
+        self.log: list[tuple[str, str, int]] = []  # (method, path, status), no bodies
         self.lock = threading.Lock()
         self._httpd = None
         self._thread = None
@@ -62,9 +62,13 @@ class JsonServer:
             def _serve(self):
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                req = Request(self.command, parts.path, parse_qs(parts.query),
-                              {k.lower(): v for k, v in self.headers.items()},
-                              self.rfile.read(length) if length else b"")
+                req = Request(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length) if length else b"",
+                )
                 resp = server.dispatch(req)
                 payload = b"" if resp.body is None else json.dumps(resp.body).encode()
                 with server.lock:
@@ -81,8 +85,9 @@ class JsonServer:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        name=self.name)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, daemon=True, name=self.name
+        )
         self._thread.start()
         return self
 
@@ -117,5 +122,8 @@ class JsonServer:
 
     def count(self, method: str | None = None, path_prefix: str = "") -> int:
         with self.lock:
-            return sum(1 for m, p, _s in self.log
-                       if (method is None or m == method) and p.startswith(path_prefix))
+            return sum(
+                1
+                for m, p, _s in self.log
+                if (method is None or m == method) and p.startswith(path_prefix)
+            )

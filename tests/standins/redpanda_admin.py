@@ -30,13 +30,13 @@ import time
 from tests.standins._server import JsonServer, Request, Response
 
 ALGORITHMS = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
-USERNAME_RE = re.compile(r"^[^\s,=]+$")   # Redpanda's validate_scram_username: no ',' or '='
+USERNAME_RE = re.compile(r"^[^\s,=]+$")  # Redpanda's validate_scram_username: no ',' or '='
 
 
 class RedpandaAdminStandin(JsonServer):
     name = "redpanda-admin-standin"
 
-    def __init__(self, superuser: str = "admin", password: str = "admin-secret"):
+    def __init__(self, superuser: str = "admin", password: str = "admin-secret"):  # noqa: S107
         super().__init__()
         self.superusers = {superuser}
         # name -> (algorithm, salt, derived key); the super user exists like a bootstrap user
@@ -81,8 +81,7 @@ class RedpandaAdminStandin(JsonServer):
         if not self.password_matches(user, password):
             return Response(401, {"message": "Unauthorized: invalid credentials", "code": 401})
         if user not in self.superusers:
-            return Response(403, {"message": f"Forbidden: {user} is not a superuser",
-                                  "code": 403})
+            return Response(403, {"message": f"Forbidden: {user} is not a superuser", "code": 403})
         return None
 
     @staticmethod
@@ -96,8 +95,7 @@ class RedpandaAdminStandin(JsonServer):
         if not isinstance(password, str):
             return Response(400, {"message": "String password is missing", "code": 400})
         if algorithm not in ALGORITHMS:
-            return Response(400, {"message": f"Unknown scram algorithm: {algorithm}",
-                                  "code": 400})
+            return Response(400, {"message": f"Unknown scram algorithm: {algorithm}", "code": 400})
         return password, algorithm
 
     # routes ---------------------------------------------------------------------------------
@@ -121,13 +119,12 @@ class RedpandaAdminStandin(JsonServer):
         if not isinstance(name, str):
             return Response(400, {"message": "String username missing", "code": 400})
         if not USERNAME_RE.match(name):
-            return Response(400, {"message": f"Invalid SCRAM username {{{name}}}",
-                                  "code": 400})
+            return Response(400, {"message": f"Invalid SCRAM username {{{name}}}", "code": 400})
         password, algorithm = cred
         with self.lock:
             if name in self.users:
                 if self.password_matches(name, password, algorithm):
-                    return Response(200)   # idempotent, as in Redpanda
+                    return Response(200)  # idempotent, as in Redpanda
                 return Response(400, {"message": "User already exists", "code": 400})
             self._store(name, password, algorithm)
         return Response(200)
@@ -151,7 +148,7 @@ class RedpandaAdminStandin(JsonServer):
         if denied:
             return denied
         with self.lock:
-            self.users.pop(user, None)   # deleting a missing user succeeds, as in Redpanda
+            self.users.pop(user, None)  # deleting a missing user succeeds, as in Redpanda
         return Response(200)
 
 

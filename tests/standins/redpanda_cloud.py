@@ -84,17 +84,30 @@ class _Auth(JsonServer):
         ctype = req.headers.get("content-type", "")
         doc = req.json() if ctype.startswith("application/json") else req.form()
         if doc.get("grant_type") != "client_credentials":
-            return Response(400, {"error": "unsupported_grant_type",
-                                  "error_description": "Unsupported grant type"})
+            return Response(
+                400,
+                {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"},
+            )
         client, secret = doc.get("client_id", ""), doc.get("client_secret", "")
         known = self.clients.get(client)
         if known is None or not hmac.compare_digest(known, secret):
             return Response(401, {"error": "access_denied", "error_description": "Unauthorized"})
         if doc.get("audience") != AUDIENCE:
-            return Response(403, {"error": "access_denied",
-                                  "error_description": "Service not enabled within domain"})
-        return Response(200, {"access_token": self.tokens.issue(), "token_type": "Bearer",
-                              "expires_in": int(self.tokens.ttl)})
+            return Response(
+                403,
+                {
+                    "error": "access_denied",
+                    "error_description": "Service not enabled within domain",
+                },
+            )
+        return Response(
+            200,
+            {
+                "access_token": self.tokens.issue(),
+                "token_type": "Bearer",
+                "expires_in": int(self.tokens.ttl),
+            },
+        )
 
 
 class _ControlPlane(JsonServer):
@@ -133,7 +146,7 @@ class _DataPlane(JsonServer):
         super().__init__()
         self.tokens = tokens
         self.max_page_size = max_page_size
-        self.users: dict[str, tuple[str, bytes, bytes]] = {}   # name -> (mechanism, salt, key)
+        self.users: dict[str, tuple[str, bytes, bytes]] = {}  # name -> (mechanism, salt, key)
         self.route("GET", "/v1/users", self.list_users)
         self.route("POST", "/v1/users", self.create_user)
         self.route("PUT", "/v1/users/(?P<name>[^/]+)", self.update_user)
@@ -161,16 +174,26 @@ class _DataPlane(JsonServer):
         if not isinstance(doc, dict):
             return _status(400, INVALID_ARGUMENT, "request body must be a JSON object")
         if need_name and not (isinstance(doc.get("name"), str) and 1 <= len(doc["name"]) <= 128):
-            return _status(400, INVALID_ARGUMENT, "validation error: name: value length must be "
-                                                  "between 1 and 128 characters")
+            return _status(
+                400,
+                INVALID_ARGUMENT,
+                "validation error: name: value length must be between 1 and 128 characters",
+            )
         password = doc.get("password")
         if not (isinstance(password, str) and 3 <= len(password) <= 128):
-            return _status(400, INVALID_ARGUMENT, "validation error: password: value length must "
-                                                  "be between 3 and 128 characters")
+            return _status(
+                400,
+                INVALID_ARGUMENT,
+                "validation error: password: value length must be between 3 and 128 characters",
+            )
         if doc.get("mechanism") not in MECHANISMS:
-            return _status(400, INVALID_ARGUMENT, "validation error: mechanism: value must be one "
-                                                  "of the defined enum values except "
-                                                  "SASL_MECHANISM_UNSPECIFIED")
+            return _status(
+                400,
+                INVALID_ARGUMENT,
+                "validation error: mechanism: value must be one "
+                "of the defined enum values except "
+                "SASL_MECHANISM_UNSPECIFIED",
+            )
         return None
 
     def list_users(self, req: Request) -> Response:
@@ -183,7 +206,7 @@ class _DataPlane(JsonServer):
         start = int((req.query.get("page_token") or ["0"])[0] or 0)
         with self.lock:
             names = sorted(n for n in self.users if name is None or n == name)
-            page = names[start:start + size]
+            page = names[start : start + size]
             users = [{"name": n, "mechanism": self.users[n][0]} for n in page]
         token = str(start + size) if start + size < len(names) else ""
         return Response(200, {"users": users, "next_page_token": token})
@@ -200,8 +223,11 @@ class _DataPlane(JsonServer):
             if doc["name"] in self.users:
                 return _status(409, ALREADY_EXISTS, f"user {doc['name']} already exists")
             salt = os.urandom(16)
-            self.users[doc["name"]] = (doc["mechanism"], salt,
-                                       self._derive(doc["password"], doc["mechanism"], salt))
+            self.users[doc["name"]] = (
+                doc["mechanism"],
+                salt,
+                self._derive(doc["password"], doc["mechanism"], salt),
+            )
         return Response(201, {"user": {"name": doc["name"], "mechanism": doc["mechanism"]}})
 
     def update_user(self, req: Request, name: str) -> Response:
@@ -216,8 +242,11 @@ class _DataPlane(JsonServer):
             if name not in self.users:
                 return _status(404, NOT_FOUND, f"user {name} not found")
             salt = os.urandom(16)
-            self.users[name] = (doc["mechanism"], salt,
-                                self._derive(doc["password"], doc["mechanism"], salt))
+            self.users[name] = (
+                doc["mechanism"],
+                salt,
+                self._derive(doc["password"], doc["mechanism"], salt),
+            )
         return Response(200, {"user": {"name": name, "mechanism": doc["mechanism"]}})
 
     def delete_user(self, req: Request, name: str) -> Response:
@@ -233,9 +262,15 @@ class _DataPlane(JsonServer):
 class RedpandaCloudStandin:
     """The three stand-in servers with one cluster registered under `cluster_id`."""
 
-    def __init__(self, client_id: str = "standin-client", client_secret: str = "standin-secret",
-                 cluster_id: str = "standin-cluster", kind: str = "serverless",
-                 token_ttl: float = 3600, max_page_size: int = 100):
+    def __init__(
+        self,
+        client_id: str = "standin-client",
+        client_secret: str = "standin-secret",  # noqa: S107 - a stand-in's default
+        cluster_id: str = "standin-cluster",
+        kind: str = "serverless",
+        token_ttl: float = 3600,
+        max_page_size: int = 100,
+    ):
         self.client_id, self.client_secret, self.cluster_id = client_id, client_secret, cluster_id
         self.tokens = _Tokens(token_ttl)
         self.auth = _Auth({client_id: client_secret}, self.tokens)
@@ -246,11 +281,16 @@ class RedpandaCloudStandin:
     def start(self) -> RedpandaCloudStandin:
         for server in (self.auth, self.control, self.data):
             server.start()
-        self.control.clusters[self.cluster_id] = {"kind": self.kind, "body": {
-            "id": self.cluster_id, "name": "hackathon-todo", "state": "STATE_READY",
-            "dataplane_api": {"url": self.data.url},
-            "kafka_api": {"seed_brokers": ["127.0.0.1:9092"]},
-        }}
+        self.control.clusters[self.cluster_id] = {
+            "kind": self.kind,
+            "body": {
+                "id": self.cluster_id,
+                "name": "hackathon-todo",
+                "state": "STATE_READY",
+                "dataplane_api": {"url": self.data.url},
+                "kafka_api": {"seed_brokers": ["127.0.0.1:9092"]},
+            },
+        }
         return self
 
     def stop(self) -> None:
@@ -273,8 +313,10 @@ def main() -> None:
     parser.add_argument("--cluster-id", default="standin-cluster")
     args = parser.parse_args()
     cloud = RedpandaCloudStandin(args.client_id, args.client_secret, args.cluster_id).start()
-    print(f"auth: {cloud.auth_url}\ncontrol plane: {cloud.control.url}\n"
-          f"data plane: {cloud.data.url}", flush=True)
+    print(
+        f"auth: {cloud.auth_url}\ncontrol plane: {cloud.control.url}\ndata plane: {cloud.data.url}",
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)
