@@ -1220,6 +1220,40 @@ class KafkaAdmin(object):
             b.permission_type.name.lower(),
         )
 
+    def cluster_operations(self):
+        """The cluster operations the connected user may perform (ONE DescribeCluster request).
+
+        Returns a set of lower-case operation names, or None when the broker reports none (a user
+        without rights, or a broker that does not report authorized operations).
+        """
+        desc = self._single(
+            "DescribeCluster",
+            "describing the cluster",
+            lambda: self.client.describe_cluster(
+                include_authorized_operations=True, request_timeout=self.request_timeout
+            ),
+        )
+        ops = getattr(desc, "authorized_operations", None)
+        if not ops:
+            return None
+        return set(op.name.lower() for op in ops)
+
+    def require_cluster_operation(self, operation, what, unknown_is_denied=False):
+        """Fail, with what to fix, when the user may not `operation` on the cluster.
+
+        Returns False (and fails nothing) when the broker does not say, unless
+        unknown_is_denied.
+        """
+        ops = self.cluster_operations()
+        if ops is None and not unknown_is_denied:
+            return False
+        if ops is None or (operation not in ops and "all" not in ops):
+            raise RedpandaError(
+                "%r may not %s: it needs %s on the cluster (a super user has it). Nothing was "
+                "changed" % (self.params.get("sasl_username"), what, operation.upper())
+            )
+        return True
+
     def describe_acls(
         self,
         principal=None,
@@ -1300,7 +1334,13 @@ class KafkaAdmin(object):
         return cls._MECH[name]
 
     def describe_scram_users(self):
-        """ONE DescribeUserScramCredentials request: name -> {mechanism: iterations}."""
+        """ONE DescribeUserScramCredentials request: name -> {mechanism: iterations}.
+
+        Preceded by a DescribeCluster check: confluent-kafka 2.16 aborts the whole process
+        (munmap_chunk(): invalid pointer) when DescribeUserScramCredentials is denied, so a user
+        without DESCRIBE on the cluster must never send it.
+        """
+        self.require_cluster_operation("describe", "read SCRAM credentials", unknown_is_denied=True)
         result = self._single(
             "DescribeUserScramCredentials",
             "listing SCRAM users",

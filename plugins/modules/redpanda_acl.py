@@ -264,6 +264,13 @@ def main():
         kafka = module.kafka
         # ONE DescribeAcls: narrowed to the principal when the task names only one.
         current = kafka.describe_acls(principal=principals.pop() if len(principals) == 1 else None)
+        if not current and not kafka.require_cluster_operation("describe", "read ACLs"):
+            # Apache Kafka answers an unauthorised DescribeAcls with an empty list (as seen
+            # through librdkafka), so an empty answer alone does not prove there are no ACLs.
+            module.warn(
+                "the broker does not report whether %r may read ACLs; if it may not, existing "
+                "ACLs are invisible to this task" % module.params["sasl_username"]
+            )
         plan = plan_acls(present, absent, current, exclusive=module.params["exclusive"])
         if not module.check_mode:
             kafka.create_acls(plan["create"])  # ONE CreateAcls

@@ -211,6 +211,13 @@ def gather_acls(module):
         operation=flt.get("operation"),
         permission=flt.get("permission"),
     )
+    if not keys and not module.kafka.require_cluster_operation("describe", "read ACLs"):
+        # An unauthorised DescribeAcls comes back as an empty list: say so rather than imply
+        # that there are no ACLs.
+        module.warn(
+            "the broker does not report whether %r may read ACLs; if it may not, the list is "
+            "empty for that reason" % module.params["sasl_username"]
+        )
     return [acl_key_dict(k) for k in keys]
 
 
