@@ -1357,13 +1357,16 @@ class KafkaAdmin(object):
         return out
 
     def alter_scram_users(self, upserts, deletions):
-        """ONE AlterUserScramCredentials request.
+        """AlterUserScramCredentials for every user, batched.
 
         upserts: list of (name, mechanism, iterations, password); deletions: (name, mechanism).
+        Apache Kafka refuses two alterations of the same user in one request
+        (DUPLICATE_RESOURCE), so the alterations go out in rounds: round N carries the N-th
+        alteration of every user. One request when each user has one change, two at most.
         """
-        alterations = []
+        per_user = collections.OrderedDict()
         for name, mech, iterations, password in upserts:
-            alterations.append(
+            per_user.setdefault(name, []).append(
                 UserScramCredentialUpsertion(
                     name,
                     ScramCredentialInfo(self._mech(mech), iterations),
@@ -1371,23 +1374,23 @@ class KafkaAdmin(object):
                 )
             )
         for name, mech in deletions:
-            alterations.append(UserScramCredentialDeletion(name, self._mech(mech)))
-        if not alterations:
-            return
-
-        def submit(names):
-            wanted = set(names)
-            return self.client.alter_user_scram_credentials(
-                [a for a in alterations if a.user in wanted], request_timeout=self.request_timeout
+            per_user.setdefault(name, []).append(
+                UserScramCredentialDeletion(name, self._mech(mech))
             )
-
-        self._batch(
-            "AlterUserScramCredentials",
-            "changing SCRAM credentials",
-            sorted(set(a.user for a in alterations)),
-            submit,
-            describe_item=lambda n: "user %r" % n,
-        )
+        rounds = max([len(v) for v in per_user.values()] or [0])
+        for index in range(rounds):
+            batch = dict(
+                (name, alts[index]) for name, alts in per_user.items() if len(alts) > index
+            )
+            self._batch(
+                "AlterUserScramCredentials",
+                "changing SCRAM credentials",
+                sorted(batch),
+                lambda names, batch=batch: self.client.alter_user_scram_credentials(
+                    [batch[n] for n in names], request_timeout=self.request_timeout
+                ),
+                describe_item=lambda n: "user %r" % n,
+            )
 
     def scram_login_works(self, username, password, mechanism):
         """Log in as `username` over the Kafka protocol: the only way to check a password.
