@@ -1221,13 +1221,14 @@ class KafkaAdmin(object):
         )
 
     def cluster_operations(self):
-        """The cluster operations the connected user may perform (ONE DescribeCluster request).
+        """The cluster operations the connected user may perform (ONE request).
 
         Returns a set of lower-case operation names, or None when the broker reports none (a user
         without rights, or a broker that does not report authorized operations).
         """
+        # librdkafka sends this as a Metadata request asking for the authorized operations
         desc = self._single(
-            "DescribeCluster",
+            "Metadata (DescribeCluster)",
             "describing the cluster",
             lambda: self.client.describe_cluster(
                 include_authorized_operations=True, request_timeout=self.request_timeout

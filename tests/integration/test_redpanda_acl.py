@@ -93,7 +93,7 @@ def test_create_unchanged_change_delete(conn, admin, principals):
     # the principal has no ACLs yet: the empty answer is confirmed with DescribeCluster
     assert run.result["requests"]["by_api"] == {
         "DescribeAcls": 1,
-        "DescribeCluster": 1,
+        "Metadata (DescribeCluster)": 1,
         "CreateAcls": 1,
     }
     assert acls_of(admin, app) == expected
