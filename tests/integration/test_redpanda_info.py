@@ -146,3 +146,28 @@ def test_users_through_the_kafka_backend(layout):
     users = {u["name"]: u["mechanisms"] for u in run.result["users"]}
     assert users[layout["user"]] == ["SCRAM-SHA-512"]
     assert "password" not in str(run.result["users"])
+
+
+def test_users_through_the_cloud_backend_stand_in():
+    """The cloud backend against the local Redpanda Cloud STAND-IN (tests/standins)."""
+    from tests.standins.redpanda_cloud import RedpandaCloudStandin
+
+    cloud = RedpandaCloudStandin(client_secret="secret-" + tag()).start()
+    try:
+        args = {
+            "backend": "cloud",
+            "cloud_client_id": cloud.client_id,
+            "cloud_client_secret": cloud.client_secret,
+            "cloud_cluster_id": cloud.cluster_id,
+            "cloud_auth_url": cloud.auth_url,
+            "cloud_api_url": cloud.control.url,
+        }
+        assert run_module(
+            "redpanda_user",
+            {**args, "name": "a", "password": "pw-" + tag(), "mechanism": "SCRAM-SHA-512"},
+        ).changed
+        run = run_module("redpanda_info", {**args, "gather": ["users"]})
+        assert not run.failed, run.result
+        assert run.result["users"] == [{"name": "a", "mechanisms": ["SCRAM-SHA-512"]}]
+    finally:
+        cloud.stop()
