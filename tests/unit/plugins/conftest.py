@@ -6,6 +6,7 @@ repository root uses the link the toolchain creates (.tools/collections), or bui
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import sys
 import tempfile
@@ -24,7 +25,12 @@ def _collections_root() -> pathlib.Path:
     return tree
 
 
-try:
-    import ansible_collections.hackathon_todo.deploy  # noqa: F401
-except ImportError:
+def _importable() -> bool:
+    try:
+        return importlib.util.find_spec("ansible_collections.hackathon_todo.deploy") is not None
+    except ImportError:
+        return False
+
+
+if not _importable():
     sys.path.insert(0, str(_collections_root()))

@@ -131,7 +131,7 @@ def test_a_null_config_resets_an_override_only():
             },
         )
     }
-    changes, _ = plan_topics(
+    changes, _errors = plan_topics(
         [topic("t", configs={"retention.ms": None, "segment.ms": None})], current
     )
     assert changes[0]["configs"] == {"retention.ms": dict(before="1000", after=None)}
@@ -393,21 +393,21 @@ def test_new_user_is_created():
 
 def test_existing_user_is_left_alone_on_create_mode():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _ = plan_users([user()], current, "on_create")
+    changes, _errors = plan_users([user()], current, "on_create")
     assert changes[0]["action"] == "none"
     assert user_diff(changes) == dict(before=dict(users={}), after=dict(users={}))
 
 
 def test_always_mode_changes_nothing_when_the_password_is_known_to_work():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _ = plan_users([user()], current, "always", {"app": True})
+    changes, _errors = plan_users([user()], current, "always", {"app": True})
     assert changes[0]["action"] == "none"
 
 
 def test_always_mode_sets_the_password_when_it_fails_or_cannot_be_checked():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
     for verdict in (False, None):
-        changes, _ = plan_users([user()], current, "always", {"app": verdict})
+        changes, _errors = plan_users([user()], current, "always", {"app": verdict})
         assert changes[0]["action"] == "update"
         assert changes[0]["set_mechanisms"] == ["SCRAM-SHA-256"]
         assert changes[0]["password_set"]
@@ -415,7 +415,7 @@ def test_always_mode_sets_the_password_when_it_fails_or_cannot_be_checked():
 
 def test_unreadable_mechanisms_leave_existing_users_alone():
     current = {"app": dict(mechanisms=None)}  # Redpanda Admin API: names only
-    changes, _ = plan_users([user()], current, "on_create", single_mechanism=True)
+    changes, _errors = plan_users([user()], current, "on_create", single_mechanism=True)
     assert changes[0]["action"] == "none"
     diff = user_diff(plan_users([user()], current, "always", single_mechanism=True)[0])
     assert diff["before"]["users"]["app"]["mechanisms"] == "(not reported by this backend)"
@@ -423,7 +423,7 @@ def test_unreadable_mechanisms_leave_existing_users_alone():
 
 def test_kafka_backend_adds_and_removes_mechanisms():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _ = plan_users([user(mechanisms=["SCRAM-SHA-512"])], current)
+    changes, _errors = plan_users([user(mechanisms=["SCRAM-SHA-512"])], current)
     (change,) = changes
     assert change["action"] == "update"
     assert change["set_mechanisms"] == ["SCRAM-SHA-512"]
@@ -434,9 +434,9 @@ def test_kafka_backend_adds_and_removes_mechanisms():
 def test_iterations_change_only_with_always():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 8192})}
     assert plan_users([user()], current, "on_create")[0][0]["action"] == "none"
-    changes, _ = plan_users([user()], current, "always", {"app": True})
+    changes, _errors = plan_users([user()], current, "always", {"app": True})
     assert changes[0]["action"] == "none"  # password works: not reset for iterations alone
-    changes, _ = plan_users([user()], current, "always", {"app": False})
+    changes, _errors = plan_users([user()], current, "always", {"app": False})
     assert any("iterations" in r for r in changes[0]["reasons"])
 
 
@@ -451,7 +451,7 @@ def test_redpanda_refuses_two_mechanisms():
 
 def test_redpanda_mechanism_change_sets_the_password_too():
     current = {"app": dict(mechanisms={"SCRAM-SHA-512": None})}
-    changes, _ = plan_users([user()], current, "on_create", single_mechanism=True)
+    changes, _errors = plan_users([user()], current, "on_create", single_mechanism=True)
     assert changes[0]["action"] == "update"
     assert changes[0]["set_mechanisms"] == ["SCRAM-SHA-256"] and changes[0]["password_set"]
     assert changes[0]["delete_mechanisms"] == []
@@ -459,9 +459,9 @@ def test_redpanda_mechanism_change_sets_the_password_too():
 
 def test_absent_users_are_deleted_once():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _ = plan_users([user(state="absent", has_password=False)], current)
+    changes, _errors = plan_users([user(state="absent", has_password=False)], current)
     assert changes[0]["action"] == "delete"
-    changes, _ = plan_users([user(state="absent", has_password=False)], {})
+    changes, _errors = plan_users([user(state="absent", has_password=False)], {})
     assert changes[0]["action"] == "none"
 
 
@@ -472,7 +472,7 @@ def test_present_user_without_password_and_duplicates_are_errors():
 
 
 def test_user_diff_never_contains_a_password():
-    changes, _ = plan_users([user()], {})
+    changes, _errors = plan_users([user()], {})
     diff = user_diff(changes)
     assert diff["after"]["users"]["app"] == {
         "mechanisms": ["SCRAM-SHA-256"],
