@@ -8,7 +8,9 @@
 #
 # Kubeconfig: $HTD_STATE/kubeconfig (default .testbed/kubeconfig), context "kwok-htd".
 # Pod lifecycle comes from testbed/kwok/stages/ (label a pod
-# testbed.hackathon-todo.dev/readiness=fail to keep it NotReady).
+# testbed.hackathon-todo.dev/readiness=fail to keep it NotReady). metrics-server serves
+# metrics.k8s.io from kwok's simulated usage (pod annotation kwok.x-k8s.io/usage-cpu), so real
+# HorizontalPodAutoscalers scale.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +34,7 @@ api_up() { [[ -f "$kubeconfig" ]] && kctl get --raw /readyz >/dev/null 2>&1; }
 
 up() {
   if api_up; then echo "cluster: already up ($(kctl version -o json | python3 -c 'import json,sys;print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'), kubeconfig $kubeconfig)"; return 0; fi
-  for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl kubectl; do
+  for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl kubectl metrics-server; do
     [[ -x "$bin/$b" ]] || { echo "cluster: $bin/$b missing; run: make toolchain" >&2; exit 1; }
   done
   if (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null; then
@@ -40,6 +42,16 @@ up() {
   fi
   local t0; t0=$(date +%s%N) stage_configs=()
   for f in "$here"/kwok/stages/*.yaml; do stage_configs+=(--config "$f"); done
+  # metrics-server's RBAC and APIService come from the module's own kustomize base instead of a
+  # download (kwokctl ignores KWOK_METRICS_SERVER_MANIFESTS: it cannot parse a list from env).
+  mkdir -p "$HTD_STATE"
+  cat > "$HTD_STATE/kwokctl-options.yaml" <<YAML
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  metricsServerManifests: ["$root/.tools/metrics-server/manifests"]
+YAML
+  stage_configs+=(--config "$HTD_STATE/kwokctl-options.yaml")
   # A cluster left half-made by a killed run is removed first: `up` always ends in a known state.
   kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
   mkdir -p "$HTD_STATE"; rm -f "$kubeconfig"
@@ -49,6 +61,7 @@ up() {
     --kube-scheduler-binary "$bin/kube-scheduler" \
     --kwok-controller-binary "$bin/kwok" \
     --etcd-binary "$bin/etcd" \
+    --enable metrics-server --metrics-server-binary "$bin/metrics-server" \
     --kube-apiserver-port "$API_PORT" \
     --kube-authorization --kube-admission \
     "${stage_configs[@]}" \
@@ -73,7 +86,7 @@ down() {
     echo "cluster: not running"
   fi
   for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null || break; sleep 0.1; done
-  rm -rf "$KWOK_WORKDIR" "$kubeconfig" "$HTD_STATE/kwokctl-create.log"
+  rm -rf "$KWOK_WORKDIR" "$kubeconfig" "$HTD_STATE/kwokctl-create.log" "$HTD_STATE/kwokctl-options.yaml"
 }
 
 case ${1:-} in

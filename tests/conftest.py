@@ -1,3 +1,4 @@
-"""Shared pytest configuration: the test bed fixtures are available to every tier."""
+"""Shared pytest configuration: the test bed fixtures and the API stand-ins' fixtures are available
+to every tier."""
 
-pytest_plugins = ["tests.testbed"]
+pytest_plugins = ["tests.testbed", "tests.standins.digitalocean_api"]

@@ -1,0 +1,115 @@
+"""How do_domain_record decides what to create, update, delete or leave alone."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.hackathon_todo.deploy.plugins.modules.do_domain_record import (
+    PlanError,
+    plan,
+    relative_name,
+)
+
+
+def rec(rid, rtype, name, data, ttl=1800):
+    return {"id": rid, "type": rtype, "name": name, "data": data, "ttl": ttl}
+
+
+def want(rtype, name, data=None, state="present", **extra):
+    out = {"type": rtype, "name": name, "data": data, "state": state}
+    out.update({k: None for k in ("ttl", "priority", "port", "weight", "flags", "tag")})
+    out.update(extra)
+    return out
+
+
+def ops(steps):
+    return [
+        (c["op"], c["type"], c["name"], request[0] if request else None) for c, request in steps
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "relative"),
+    [
+        ("todo", "todo"),
+        ("todo.example.com", "todo"),
+        ("Staging.Todo.Example.COM.", "staging.todo"),
+        ("example.com", "@"),
+        ("@", "@"),
+    ],
+)
+def test_names_are_relative_to_the_domain(name, relative):
+    assert relative_name(name, "example.com") == relative
+
+
+def test_in_sync_records_need_nothing():
+    existing = [rec(1, "A", "todo", "203.0.113.10", 300)]
+    steps, results = plan("example.com", [want("A", "todo", "203.0.113.10", ttl=300)], existing)
+    assert steps == []
+    assert results == [{"id": 1, "type": "A", "name": "todo", "data": "203.0.113.10", "ttl": 300}]
+
+
+def test_single_record_is_updated_in_place_keeping_its_id():
+    existing = [rec(7, "A", "todo", "203.0.113.9")]
+    steps = plan("example.com", [want("A", "todo.example.com", "203.0.113.10")], existing)[0]
+    (change, request) = steps[0]
+    assert change["before"] == {"data": "203.0.113.9"} and change["after"] == {
+        "data": "203.0.113.10"
+    }
+    assert request == (
+        "PUT",
+        "/domains/example.com/records/7",
+        {"type": "A", "name": "todo", "data": "203.0.113.10", "ttl": 1800},
+    )
+
+
+def test_undeclared_ttl_is_kept_and_declared_ttl_is_reconciled():
+    existing = [rec(7, "A", "todo", "203.0.113.10", ttl=600)]
+    assert plan("example.com", [want("A", "todo", "203.0.113.10")], existing)[0] == []
+    steps = plan("example.com", [want("A", "todo", "203.0.113.10", ttl=300)], existing)[0]
+    assert steps[0][0]["after"] == {"ttl": 300}
+
+
+def test_missing_record_is_created_and_unrelated_records_are_not_touched():
+    existing = [rec(1, "A", "www", "198.51.100.1"), rec(2, "TXT", "todo", "hello")]
+    steps = plan("example.com", [want("A", "todo", "203.0.113.10")], existing)[0]
+    assert ops(steps) == [("create", "A", "todo", "POST")]
+
+
+def test_several_records_with_one_declared_value_is_ambiguous_and_changes_nothing():
+    existing = [rec(1, "A", "todo", "198.51.100.1"), rec(2, "A", "todo", "198.51.100.2")]
+    with pytest.raises(PlanError) as err:
+        plan("example.com", [want("A", "todo", "203.0.113.10")], existing)
+    assert "2 A records named todo exist" in str(err.value)
+    assert "state: absent" in str(err.value)
+
+
+def test_extra_record_next_to_a_matching_one_is_reported_not_deleted():
+    existing = [rec(1, "A", "todo", "203.0.113.10"), rec(2, "A", "todo", "198.51.100.2")]
+    steps = plan("example.com", [want("A", "todo", "203.0.113.10")], existing)[0]
+    assert ops(steps) == [("report", "A", "todo", None)]
+
+
+def test_round_robin_values_are_matched_by_data():
+    existing = [rec(1, "A", "lb", "198.51.100.1")]
+    declared = [want("A", "lb", "198.51.100.1"), want("A", "lb", "198.51.100.2")]
+    steps = plan("example.com", declared, existing)[0]
+    assert ops(steps) == [("create", "A", "lb", "POST")]
+
+
+def test_absent_with_and_without_data():
+    existing = [rec(1, "A", "old", "198.51.100.1"), rec(2, "A", "old", "198.51.100.2")]
+    steps = plan("example.com", [want("A", "old", "198.51.100.2", state="absent")], existing)[0]
+    assert [(c["op"], c["id"]) for c, _request in steps if c["op"] == "delete"] == [("delete", 2)]
+    steps = plan("example.com", [want("A", "old", state="absent")], existing)[0]
+    assert sorted(c["id"] for c, _request in steps) == [1, 2]
+
+
+def test_hostnames_and_addresses_compare_by_meaning():
+    existing = [rec(1, "CNAME", "www", "Example.com."), rec(2, "AAAA", "v6", "2001:db8::1")]
+    declared = [want("CNAME", "www", "example.com"), want("AAAA", "v6", "2001:0db8:0:0::1")]
+    assert plan("example.com", declared, existing)[0] == []
+
+
+def test_present_record_needs_data():
+    with pytest.raises(PlanError):
+        plan("example.com", [want("A", "todo")], [])

@@ -1,0 +1,302 @@
+"""The rules behind doks_cluster, as pure functions: versions, drift, what is mutable, request
+bodies, and when the kubeconfig file must be rewritten."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _doks as doks
+from ansible_collections.hackathon_todo.deploy.plugins.modules.doks_cluster import (
+    kubeconfig_write_reason,
+)
+
+OFFERED = ["1.36.1-do.0", "1.35.5-do.1", "1.35.4-do.0", "1.34.8-do.0"]
+CID = "bd5f5959-5e1e-4205-a714-a914373942af"
+
+
+def api_pool(**fields) -> dict:
+    pool = {
+        "id": "cdda885e-7663-40c8-bc74-3a036c66545d",
+        "name": "workers",
+        "size": "s-2vcpu-4gb",
+        "count": 3,
+        "tags": ["k8s", f"k8s:{CID}", "k8s:worker"],
+        "labels": None,
+        "taints": [],
+        "auto_scale": True,
+        "min_nodes": 3,
+        "max_nodes": 5,
+        "nodes": [],
+    }
+    pool.update(fields)
+    return pool
+
+
+def declared_pool(**fields) -> dict:
+    pool = {
+        "name": "workers",
+        "size": "s-2vcpu-4gb",
+        "count": None,
+        "auto_scale": True,
+        "min_nodes": 3,
+        "max_nodes": 5,
+        "tags": None,
+        "labels": None,
+        "taints": None,
+    }
+    pool.update(fields)
+    return pool
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("declared", "resolved"),
+    [
+        ("1.36.1-do.0", "1.36.1-do.0"),
+        ("1.35", "1.35.5-do.1"),  # newest of the line
+        ("1.35.4", "1.35.4-do.0"),
+        ("1.36.2-do.0", None),  # a slug must be offered as is
+        ("1.37", None),
+        ("1.3", None),  # not a prefix of 1.36 / 1.35 by text accident
+    ],
+)
+def test_resolve_version(declared, resolved):
+    assert doks.resolve_version(declared, OFFERED) == resolved
+
+
+def test_prefix_accepts_any_release_of_its_line_on_an_existing_cluster():
+    assert doks.version_decision("1.35", "1.35.4-do.0", auto_upgrade=False)[0] == "ok"
+    assert doks.version_decision("1.35.4-do.0", "1.35.4-do.0", auto_upgrade=False)[0] == "ok"
+
+
+def test_newer_declared_version_is_an_upgrade():
+    assert doks.version_decision("1.36", "1.35.5-do.1", auto_upgrade=False)[0] == "upgrade"
+    assert doks.version_decision("1.35.5-do.1", "1.35.4-do.0", False)[0] == "upgrade"
+
+
+def test_older_declared_version_is_a_downgrade_error_that_says_what_to_do():
+    with pytest.raises(doks.DeclarationError) as err:
+        doks.version_decision("1.35.5-do.1", "1.36.1-do.0", auto_upgrade=True)
+    assert "cannot downgrade" in str(err.value)
+    assert "Declare 1.36.1-do.0" in str(err.value)
+
+
+def test_a_patch_auto_upgrade_is_not_drift_when_auto_upgrade_is_on():
+    assert doks.version_decision("1.35.4-do.0", "1.35.5-do.1", True)[0] == "ok-auto-upgraded"
+    with pytest.raises(doks.DeclarationError):
+        doks.version_decision("1.35.4-do.0", "1.35.5-do.1", auto_upgrade=False)
+
+
+# -- declaration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"version": "latest"}, "neither a DigitalOcean slug"),
+        ({"node_pools": [declared_pool(), declared_pool()]}, "repeated: workers"),
+        ({"node_pools": [declared_pool(min_nodes=None)]}, "needs min_nodes and max_nodes"),
+        ({"node_pools": [declared_pool(min_nodes=6)]}, "not above max_nodes"),
+        ({"node_pools": [declared_pool(count=9)]}, "outside min_nodes..max_nodes"),
+        ({"node_pools": [declared_pool(auto_scale=False)]}, "needs count"),
+        ({"maintenance_policy": {"start_time": "25:00", "day": None}}, "HH:MM in UTC"),
+    ],
+)
+def test_validate_declaration_rejects_what_cannot_work(params, message):
+    with pytest.raises(doks.DeclarationError) as err:
+        doks.validate_declaration(params)
+    assert message in str(err.value)
+
+
+# -- node pools -------------------------------------------------------------------------------
+
+
+def test_autoscaled_pool_ignores_the_count_the_autoscaler_chose():
+    assert doks.pool_differences(declared_pool(count=3), api_pool(count=5), CID) == []
+
+
+def test_console_edit_of_an_autoscaled_pool_is_drift():
+    actual = api_pool(auto_scale=False, count=4, min_nodes=0, max_nodes=0)
+    assert doks.pool_differences(declared_pool(), actual, CID) == [
+        ("auto_scale", False, True),
+        ("min_nodes", 0, 3),
+        ("max_nodes", 0, 5),
+    ]
+
+
+def test_fixed_pool_count_drift():
+    declared = declared_pool(auto_scale=False, count=3, min_nodes=None, max_nodes=None)
+    actual = api_pool(auto_scale=False, count=2, min_nodes=0, max_nodes=0)
+    assert doks.pool_differences(declared, actual, CID) == [("count", 2, 3)]
+
+
+def test_tags_labels_taints_are_compared_only_when_declared_and_without_automatic_tags():
+    actual = api_pool(
+        tags=["k8s", f"k8s:{CID}", "k8s:worker", "team-a"],
+        labels={"tier": "web"},
+        taints=[{"key": "dedicated", "value": "web", "effect": "NoSchedule"}],
+    )
+    assert doks.pool_differences(declared_pool(), actual, CID) == []
+    declared = declared_pool(
+        tags=["team-a"],
+        labels={"tier": "web"},
+        taints=[{"key": "dedicated", "value": "web", "effect": "NoSchedule"}],
+    )
+    assert doks.pool_differences(declared, actual, CID) == []
+    changed = declared_pool(tags=["team-b"], labels={}, taints=[])
+    assert [d[0] for d in doks.pool_differences(changed, actual, CID)] == [
+        "tags",
+        "labels",
+        "taints",
+    ]
+
+
+def test_size_change_is_refused_with_the_migration_path():
+    message = doks.pool_immutable_error(declared_pool(size="s-4vcpu-8gb"), api_pool())
+    assert "size cannot be changed in place" in message
+    assert "add a new pool" in message and "drain" in message
+    assert "prune_node_pools: true" in message
+    assert doks.pool_immutable_error(declared_pool(), api_pool()) is None
+
+
+def test_update_body_sends_back_what_the_task_does_not_manage():
+    actual = api_pool(
+        tags=["k8s", f"k8s:{CID}", "k8s:worker", "team-a"],
+        labels={"tier": "web"},
+        taints=[{"key": "k", "value": "v", "effect": "NoSchedule"}],
+        count=7,
+    )
+    body = doks.pool_update_body(declared_pool(max_nodes=6), actual, CID)
+    assert body == {
+        "name": "workers",
+        "count": 6,  # clamped into the new min..max
+        "auto_scale": True,
+        "min_nodes": 3,
+        "max_nodes": 6,
+        "tags": ["team-a"],
+        "labels": {"tier": "web"},
+        "taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}],
+    }
+
+
+def test_create_body_starts_an_autoscaled_pool_at_min_nodes():
+    body = doks.pool_create_body(declared_pool(tags=["b", "a", "a"]))
+    assert body == {
+        "name": "workers",
+        "size": "s-2vcpu-4gb",
+        "count": 3,
+        "auto_scale": True,
+        "min_nodes": 3,
+        "max_nodes": 5,
+        "tags": ["a", "b"],
+    }
+
+
+# -- cluster settings -------------------------------------------------------------------------
+
+
+def api_cluster(**fields) -> dict:
+    cluster = {
+        "id": CID,
+        "name": "hackathon-todo",
+        "region": "nyc1",
+        "version": "1.36.1-do.0",
+        "vpc_uuid": "c33931f2-a26a-4e61-b85c-4e95a2ec431b",
+        "tags": ["k8s", f"k8s:{CID}"],
+        "maintenance_policy": {"start_time": "04:00", "duration": "4h0m0s", "day": "sunday"},
+        "auto_upgrade": True,
+        "surge_upgrade": True,
+        "ha": False,
+        "node_pools": [api_pool()],
+    }
+    cluster.update(fields)
+    return cluster
+
+
+def test_settings_in_sync_need_no_update_and_times_are_normalised():
+    params = {
+        "region": "nyc1",
+        "auto_upgrade": True,
+        "surge_upgrade": True,
+        "ha": False,
+        "maintenance_policy": {"start_time": "4:00", "day": "sunday"},
+        "tags": [],
+    }
+    assert doks.settings_differences(params, api_cluster()) == []
+
+
+def test_settings_drift_becomes_one_put_with_the_required_name():
+    params = {"auto_upgrade": True, "ha": True, "maintenance_policy": {"day": "monday"}}
+    cluster = api_cluster(auto_upgrade=False)
+    diffs = doks.settings_differences(params, cluster)
+    assert [d[0] for d in diffs] == ["auto_upgrade", "ha", "maintenance_policy"]
+    assert doks.cluster_update_body(cluster, diffs) == {
+        "name": "hackathon-todo",
+        "auto_upgrade": True,
+        "ha": True,
+        "maintenance_policy": {"start_time": "04:00", "day": "monday"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"region": "fra1"}, "a cluster cannot move"),
+        ({"vpc_uuid": "other"}, "VPC of a cluster cannot change"),
+        ({"ha": False}, "cannot turn it off"),
+    ],
+)
+def test_settings_that_cannot_change_are_errors(params, message):
+    with pytest.raises(doks.DeclarationError) as err:
+        doks.settings_differences(params, api_cluster(ha=True))
+    assert message in str(err.value)
+
+
+# -- kubeconfig -------------------------------------------------------------------------------
+
+KUBECONFIG = """apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0E=
+    server: https://{cid}.k8s.ondigitalocean.com
+  name: do-nyc1-hackathon-todo
+contexts:
+- context:
+    cluster: do-nyc1-hackathon-todo
+    user: do-nyc1-hackathon-todo-admin
+  name: do-nyc1-hackathon-todo
+current-context: do-nyc1-hackathon-todo
+kind: Config
+preferences: {{}}
+users:
+- name: do-nyc1-hackathon-todo-admin
+  user:
+    token: {token}
+"""
+
+
+def test_kubeconfig_rewrite_rules(tmp_path):
+    path = tmp_path / "config"
+    first = KUBECONFIG.format(cid=CID, token="aaaa")
+    assert kubeconfig_write_reason(str(path), first, 3600) == "missing"
+    path.write_text(first)
+    assert kubeconfig_write_reason(str(path), first, 3600) is None
+    # DigitalOcean hands out a new token on every request: not a change while the file is fresh
+    assert (
+        kubeconfig_write_reason(str(path), KUBECONFIG.format(cid=CID, token="bbbb"), 3600) is None
+    )
+    # ... but it is once the credentials in the file are older than the refresh age
+    old = time.time() - 7200
+    os.utime(path, (old, old))
+    reason = kubeconfig_write_reason(str(path), KUBECONFIG.format(cid=CID, token="bbbb"), 3600)
+    assert reason.startswith("credentials are 7200 s old")
+    # another cluster (or a new endpoint / CA) is always a change
+    other = KUBECONFIG.format(cid="0" * 8 + CID[8:], token="aaaa")
+    path.write_text(first)
+    assert (
+        kubeconfig_write_reason(str(path), other, 3600) == "cluster, context or user entries differ"
+    )
