@@ -25,21 +25,15 @@ author:
   - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
+  - hackathon_todo.deploy.attributes
   - hackathon_todo.deploy.redpanda
 attributes:
   check_mode:
-    description:
-      Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The broker has no dry run for ACLs; check mode reads the ACLs and reports the plan.
   diff_mode:
-    description:
-      Will return details on what has changed (or possibly needs changing in check_mode), when
-      in diff mode.
     support: full
   idempotent:
-    description:
-      When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   acls:
@@ -216,7 +210,7 @@ diff:
   type: dict
 """
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
     OPERATIONS,
     PATTERN_TYPES,
     PERMISSIONS,

@@ -20,24 +20,10 @@ author:
   - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
+  - hackathon_todo.deploy.attributes
+  - hackathon_todo.deploy.attributes.info_module
   - hackathon_todo.deploy.redpanda
   - hackathon_todo.deploy.redpanda.user_backends
-attributes:
-  check_mode:
-    description:
-      Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: This module only reads.
-  diff_mode:
-    description:
-      Will return details on what has changed (or possibly needs changing in check_mode), when
-      in diff mode.
-    support: N/A
-    details: This module only reads.
-  idempotent:
-    description:
-      When run twice in a row with the same arguments, the second run reports no change.
-    support: full
 options:
   gather:
     description:
@@ -170,7 +156,7 @@ requests:
   sample: {by_api: {Metadata: 1, DescribeConfigs: 1, DescribeAcls: 1}, total: 3}
 """
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
     OPERATIONS,
     RESOURCE_TYPES,
     RedpandaError,

@@ -30,22 +30,16 @@ author:
   - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
+  - hackathon_todo.deploy.attributes
   - hackathon_todo.deploy.redpanda
   - hackathon_todo.deploy.redpanda.user_backends
 attributes:
   check_mode:
-    description:
-      Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description:
-      Will return details on what has changed (or possibly needs changing in check_mode), when
-      in diff mode.
     support: full
     details: Passwords never appear in the diff; it says whether the task sets one.
   idempotent:
-    description:
-      When run twice in a row with the same arguments, the second run reports no change.
     support: partial
     details:
       - Full with O(update_password=on_create).
@@ -198,7 +192,7 @@ diff:
   type: dict
 """
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
     SCRAM_MECHANISMS,
     RedpandaError,
     RedpandaModule,
