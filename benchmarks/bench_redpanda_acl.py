@@ -487,11 +487,12 @@ both (Ansible start-up on one side only) and is the most conservative ratio.
 
 {chr(10).join("* " + s for s in summary)}
 
-When `DescribeAcls` comes back empty (a fresh cluster, or a principal with no ACLs yet, as in
-every item of (b)), `redpanda_acl` sends one more request before trusting it: librdkafka's
-DescribeCluster, which is a `METADATA` request for the account's authorized operations, because an
-unauthorised `DescribeAcls` also comes back empty. It shows in the `METADATA` column. The other
-`METADATA` requests are librdkafka's own, sent when it connects (two per connection here).
+When `DescribeAcls` comes back empty (a fresh cluster, or a principal with no ACLs yet, as for
+the first item of each of the 100 principals in (b)), `redpanda_acl` sends one more request before
+trusting it: librdkafka's DescribeCluster, which is a `METADATA` request for the account's
+authorized operations, because an unauthorised `DescribeAcls` also comes back empty. That is 100 of
+the 2,100 `METADATA` requests of (b). The other `METADATA` requests are librdkafka's own, sent
+when it connects (two to five per connection here).
 
 ## Raw numbers
 
