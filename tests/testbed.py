@@ -7,6 +7,7 @@ left running; one the session started is stopped at the end, so no stray process
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pathlib
@@ -30,9 +31,13 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _script(name: str, action: str) -> subprocess.CompletedProcess:
+def _script(name: str, action: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["bash", str(TESTBED / name), action], capture_output=True, text=True, check=False
+        ["bash", str(TESTBED / name), action],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -95,20 +100,43 @@ class KubeCluster:
         )
 
 
-@pytest.fixture(scope="session")
-def kafka_broker():
-    comp = _Component("kafka.sh")
-    comp.up()
+def _broker_from_state(state: pathlib.Path) -> KafkaBroker:
+    """Connection facts that kafka.sh wrote for the broker whose state is in `state`."""
     env = dict(
-        line.split("=", 1) for line in (STATE / "kafka" / "env").read_text().splitlines() if line
+        line.split("=", 1) for line in (state / "kafka" / "env").read_text().splitlines() if line
     )
-    yield KafkaBroker(
+    return KafkaBroker(
         bootstrap_servers=env["HTD_KAFKA_BOOTSTRAP"],
         security_protocol=env["HTD_KAFKA_SECURITY_PROTOCOL"],
         admin_user=env["HTD_KAFKA_ADMIN_USER"],
         admin_password=pathlib.Path(env["HTD_KAFKA_ADMIN_PASSWORD_FILE"]).read_text(),
     )
+
+
+@pytest.fixture(scope="session")
+def kafka_broker():
+    comp = _Component("kafka.sh")
+    comp.up()
+    yield _broker_from_state(STATE)
     comp.down()
+
+
+@contextlib.contextmanager
+def private_kafka_broker(state: pathlib.Path, port: int):
+    """A second, throw-away broker (own state, ports `port` and `port + 1`), for tests that must
+    own names the shared broker's other users also declare (the seed's topics and accounts)."""
+    env = {
+        "HTD_STATE": str(state),
+        "HTD_KAFKA_PORT": str(port),
+        "HTD_KAFKA_CONTROLLER_PORT": str(port + 1),
+    }
+    res = _script("kafka.sh", "up", env)
+    if res.returncode != 0:
+        pytest.fail(f"private kafka.sh up failed:\n{res.stdout}\n{res.stderr}", pytrace=False)
+    try:
+        yield _broker_from_state(state)
+    finally:
+        _script("kafka.sh", "down", env)
 
 
 @pytest.fixture(scope="session")

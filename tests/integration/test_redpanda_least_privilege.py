@@ -28,6 +28,7 @@ from tests.redpanda_support import (
     tag,
     topics_on_broker,
 )
+from tests.testbed import private_kafka_broker
 
 PRODUCTION_TOPICS = ["task-events", "notifications", "processed-events"]
 STAGING_TOPICS = ["staging-task-events", "staging-notifications", "staging-processed-events"]
@@ -46,6 +47,14 @@ def clean(admin):
     delete_acls_of(admin, *(f"User:{u}" for u in USERS))
     delete_scram_users(admin, *USERS)
     delete_topics(admin, PRODUCTION_TOPICS + STAGING_TOPICS)
+
+
+@pytest.fixture(scope="module")
+def kafka_broker(tmp_path_factory):
+    """A private broker for this module: it owns the seed's fixed names (task-events,
+    staging-todo-app, ...), which bootstrap's redpanda_secrets also declares on the shared one."""
+    with private_kafka_broker(tmp_path_factory.mktemp("least-privilege-broker"), 39592) as broker:
+        yield broker
 
 
 @pytest.fixture(scope="module")
