@@ -61,7 +61,7 @@ RETURN = r"""
 _value:
   description:
     - C(fits) (bool), C(msg), C(need) / C(available) (C(cpu) in millicores, C(memory) in bytes,
-      C(pods)) and C(deployments) (per Deployment: replicas, pods at peak, requests per pod).
+      C(pods)) and C(deployments) (per Deployment, its replicas, pods at peak and requests per pod).
   type: dict
 """
 
@@ -70,8 +70,20 @@ import re
 from ansible.errors import AnsibleFilterError
 
 _SUFFIX = {
-    "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-    "Ki": 2.0 ** 10, "Mi": 2.0 ** 20, "Gi": 2.0 ** 30, "Ti": 2.0 ** 40, "Pi": 2.0 ** 50, "Ei": 2.0 ** 60,
+    "m": 1e-3,
+    "": 1.0,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+    "Pi": 2.0**50,
+    "Ei": 2.0**60,
 }
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
 
@@ -91,7 +103,7 @@ def quantity(value):
 def _pod_requests(template, default_request):
     spec = template.get("spec") or {}
     cpu = mem = 0.0
-    for c in (spec.get("containers") or []):
+    for c in spec.get("containers") or []:
         req = ((c.get("resources") or {}).get("requests")) or {}
         cpu += quantity(req.get("cpu", default_request.get("cpu")))
         mem += quantity(req.get("memory", default_request.get("memory")))
@@ -102,8 +114,9 @@ def _pod_requests(template, default_request):
     return cpu, mem
 
 
-def quota_headroom(docs, quota=None, release_pods=None, live_replicas=None, surge=1,
-                   default_request=None):
+def quota_headroom(
+    docs, quota=None, release_pods=None, live_replicas=None, surge=1, default_request=None
+):
     default_request = default_request or {"cpu": "100m", "memory": "128Mi"}
     live_replicas = live_replicas or {}
     docs = [d for d in (docs or []) if isinstance(d, dict)]
@@ -128,15 +141,22 @@ def quota_headroom(docs, quota=None, release_pods=None, live_replicas=None, surg
         need["cpu"] += pods * cpu
         need["memory"] += pods * mem
         need["pods"] += pods
-        per.append({"name": name, "replicas": replicas, "peak_pods": pods,
-                    "cpu_per_pod_m": round(cpu * 1000), "memory_per_pod_mi": round(mem / 2 ** 20)})
+        per.append(
+            {
+                "name": name,
+                "replicas": replicas,
+                "peak_pods": pods,
+                "cpu_per_pod_m": round(cpu * 1000),
+                "memory_per_pod_mi": round(mem / 2**20),
+            }
+        )
 
     given_back = {"cpu": 0.0, "memory": 0.0, "pods": 0}
-    for p in (release_pods or []):
+    for p in release_pods or []:
         if ((p.get("status") or {}).get("phase")) in ("Succeeded", "Failed"):
             continue
         cpu = mem = 0.0
-        for c in ((p.get("spec") or {}).get("containers") or []):
+        for c in (p.get("spec") or {}).get("containers") or []:
             req = ((c.get("resources") or {}).get("requests")) or {}
             cpu += quantity(req.get("cpu", 0))
             mem += quantity(req.get("memory", 0))
@@ -160,20 +180,35 @@ def quota_headroom(docs, quota=None, release_pods=None, live_replicas=None, surg
     def show(k, v):
         if v is None:
             return "unlimited"
-        return "%dm" % round(v * 1000) if k == "cpu" else ("%dMi" % round(v / 2 ** 20) if k == "memory" else "%d" % v)
+        return (
+            "%dm" % round(v * 1000)
+            if k == "cpu"
+            else ("%dMi" % round(v / 2**20) if k == "memory" else "%d" % v)
+        )
 
-    parts = ["%s %s needed, %s available" % (k, show(k, need[k]), show(k, available[k])) for k in keys]
+    parts = [
+        "%s %s needed, %s available" % (k, show(k, need[k]), show(k, available[k])) for k in keys
+    ]
     fits = not short
-    msg = ("the namespace quota has room for the rollout's peak (%s)" if fits else
-           "the namespace quota has no room for the rollout's surge pods (%s); short of: %s. Raise "
-           "platform_env_quotas or lower replicas/requests in values-<env>.yaml")
+    msg = (
+        "the namespace quota has room for the rollout's peak (%s)"
+        if fits
+        else "the namespace quota has no room for the rollout's surge pods (%s); short of: %s. Raise "
+        "platform_env_quotas or lower replicas/requests in values-<env>.yaml"
+    )
     msg = msg % ("; ".join(parts), ", ".join(short)) if not fits else msg % "; ".join(parts)
     return {
         "fits": fits,
         "msg": msg,
-        "need": {"cpu": round(need["cpu"] * 1000), "memory": int(need["memory"]), "pods": need["pods"]},
-        "available": {k: (None if v is None else (round(v * 1000) if k == "cpu" else int(v)))
-                      for k, v in available.items()},
+        "need": {
+            "cpu": round(need["cpu"] * 1000),
+            "memory": int(need["memory"]),
+            "pods": need["pods"],
+        },
+        "available": {
+            k: (None if v is None else (round(v * 1000) if k == "cpu" else int(v)))
+            for k, v in available.items()
+        },
         "deployments": per,
     }
 

@@ -250,7 +250,9 @@ class Leases(object):
         kubeconfig = p["kubeconfig"] or os.environ.get("K8S_AUTH_KUBECONFIG")
         try:
             if kubeconfig:
-                api = k8s_config.new_client_from_config(config_file=kubeconfig, context=p["context"])
+                api = k8s_config.new_client_from_config(
+                    config_file=kubeconfig, context=p["context"]
+                )
             else:
                 try:
                     k8s_config.load_incluster_config()
@@ -258,7 +260,9 @@ class Leases(object):
                 except k8s_config.ConfigException:
                     api = k8s_config.new_client_from_config(context=p["context"])
         except Exception as exc:  # the client raises many kinds for a bad kubeconfig
-            module.fail_json(msg="cannot load the kubeconfig %s: %s" % (kubeconfig or "(default)", exc))
+            module.fail_json(
+                msg="cannot load the kubeconfig %s: %s" % (kubeconfig or "(default)", exc)
+            )
         self.api = k8s_client.CoordinationV1Api(api)
         self.ns = p["namespace"]
         self.name = p["name"]
@@ -269,7 +273,7 @@ class Leases(object):
             return json.loads(resp.data)
         except ApiException as exc:
             if exc.status == 409:
-                raise Conflict()
+                raise Conflict() from None
             if exc.status == 404:
                 return None
             self.module.fail_json(
@@ -278,7 +282,8 @@ class Leases(object):
             )
         except Exception as exc:  # connection refused, TLS, DNS: say which and where
             self.module.fail_json(
-                msg="Lease %s/%s: cannot reach the Kubernetes API server: %s" % (self.ns, self.name, exc)
+                msg="Lease %s/%s: cannot reach the Kubernetes API server: %s"
+                % (self.ns, self.name, exc)
             )
 
     def get(self):
@@ -287,7 +292,9 @@ class Leases(object):
     def create(self, body):
         out = self._call(self.api.create_namespaced_lease, self.ns, body)
         if out is None:
-            self.module.fail_json(msg="namespace %s does not exist: cannot create the release lock there" % self.ns)
+            self.module.fail_json(
+                msg="namespace %s does not exist: cannot create the release lock there" % self.ns
+            )
         return out
 
     def replace(self, body):
@@ -332,17 +339,29 @@ def acquire(module, leases, result):
                 info = summary(lease)
                 msg = (
                     "the release lock %s/%s is held by %s (%s) since %s; it expires at %s unless renewed. "
-                    % (p["namespace"], p["name"], current, info["purpose"] or "no purpose given",
-                       info["acquireTime"], fmt(expiry))
+                    % (
+                        p["namespace"],
+                        p["name"],
+                        current,
+                        info["purpose"] or "no purpose given",
+                        info["acquireTime"],
+                        fmt(expiry),
+                    )
                 )
                 if module.check_mode:
-                    result.update(held=False, current_holder=current, lease=info,
-                                  msg=msg + "Check mode does not wait for it.")
+                    result.update(
+                        held=False,
+                        current_holder=current,
+                        lease=info,
+                        msg=msg + "Check mode does not wait for it.",
+                    )
                     module.exit_json(**result)
                 module.fail_json(
-                    msg=msg + "Waited %d s (wait_timeout). Another release of this environment is running: "
-                    "wait for it to finish, or if it was killed, run again after its lock expires." % waited,
-                    **result
+                    msg=msg
+                    + "Waited %d s (wait_timeout). Another release of this environment is running: "
+                    "wait for it to finish, or if it was killed, run again after its lock expires."
+                    % waited,
+                    **result,
                 )
             time.sleep(min(p["poll_interval"], max(0.1, p["wait_timeout"] - waited)))
             continue
@@ -350,9 +369,16 @@ def acquire(module, leases, result):
         result["took_over"] = bool(current) and current != p["holder"]
         mine = current == p["holder"]
         acquired_at = parse(((lease or {}).get("spec") or {}).get("acquireTime")) if mine else stamp
-        body = lease_body(p["name"], p["namespace"], p["holder"], p["ttl"], p["purpose"],
-                          acquired_at or stamp, stamp,
-                          (lease or {}).get("metadata", {}).get("resourceVersion"))
+        body = lease_body(
+            p["name"],
+            p["namespace"],
+            p["holder"],
+            p["ttl"],
+            p["purpose"],
+            acquired_at or stamp,
+            stamp,
+            (lease or {}).get("metadata", {}).get("resourceVersion"),
+        )
         result["changed"] = True
         if module.check_mode:
             result.update(held=True, current_holder=p["holder"], lease=summary(body))
@@ -377,13 +403,19 @@ def renew(module, leases, result):
                 msg="cannot renew the release lock %s/%s: it is held by %s, not by %s (it expired and "
                 "was taken over, or was never acquired)"
                 % (p["namespace"], p["name"], current or "nobody", p["holder"]),
-                **result
+                **result,
             )
         spec = lease["spec"]
-        body = lease_body(p["name"], p["namespace"], p["holder"], p["ttl"],
-                          p["purpose"] or (lease["metadata"].get("annotations") or {}).get(PURPOSE, ""),
-                          parse(spec.get("acquireTime")) or now(), now(),
-                          lease["metadata"]["resourceVersion"])
+        body = lease_body(
+            p["name"],
+            p["namespace"],
+            p["holder"],
+            p["ttl"],
+            p["purpose"] or (lease["metadata"].get("annotations") or {}).get(PURPOSE, ""),
+            parse(spec.get("acquireTime")) or now(),
+            now(),
+            lease["metadata"]["resourceVersion"],
+        )
         result["changed"] = True
         if module.check_mode:
             result.update(held=True, current_holder=current, lease=summary(body))
@@ -405,13 +437,22 @@ def release(module, leases, result):
         if current != p["holder"]:
             result.update(held=False, current_holder=current, lease=summary(lease))
             if current:
-                module.warn("the release lock %s/%s is held by %s, not by %s: left alone"
-                            % (p["namespace"], p["name"], current, p["holder"]))
+                module.warn(
+                    "the release lock %s/%s is held by %s, not by %s: left alone"
+                    % (p["namespace"], p["name"], current, p["holder"])
+                )
             return
         # Keep the Lease (its purpose says what ran last); clear the holder so it is free.
-        body = lease_body(p["name"], p["namespace"], None, lease["spec"].get("leaseDurationSeconds") or p["ttl"],
-                          (lease["metadata"].get("annotations") or {}).get(PURPOSE, ""), None, None,
-                          lease["metadata"]["resourceVersion"])
+        body = lease_body(
+            p["name"],
+            p["namespace"],
+            None,
+            lease["spec"].get("leaseDurationSeconds") or p["ttl"],
+            (lease["metadata"].get("annotations") or {}).get(PURPOSE, ""),
+            None,
+            None,
+            lease["metadata"]["resourceVersion"],
+        )
         result["changed"] = True
         if module.check_mode:
             result.update(held=False, current_holder="", lease=summary(body))
@@ -447,8 +488,16 @@ def main():
         module.fail_json(msg="holder must not be empty")
     if p["ttl"] < 1:
         module.fail_json(msg="ttl must be at least 1 second")
-    result = dict(changed=False, held=False, holder=p["holder"], current_holder="", previous_holder="",
-                  took_over=False, waited=0.0, lease={})
+    result = dict(
+        changed=False,
+        held=False,
+        holder=p["holder"],
+        current_holder="",
+        previous_holder="",
+        took_over=False,
+        waited=0.0,
+        lease={},
+    )
     leases = Leases(module)
     {"acquired": acquire, "renewed": renew, "released": release}[p["state"]](module, leases, result)
     module.exit_json(**result)
