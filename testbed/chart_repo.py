@@ -171,7 +171,7 @@ def up() -> int:
         start_new_session=True,
     )
     (STATE / "pid").write_text(str(proc.pid))
-    for _ in range(100):
+    for _attempt in range(100):
         if _serving():
             print(f"chart repo: up at {url()} ({len(components())} charts)")
             return 0

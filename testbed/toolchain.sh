@@ -22,10 +22,14 @@ mkdir -p "$HTD_CACHE" "$TOOLS/bin"
 t0=$(date +%s)
 log() { printf '[toolchain %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
 
+dangling() { local f; for f in "$1"/*; do [[ -e "$f" ]] || return 0; done; return 1; }
+
 # step NAME VERSION FUNCTION: run FUNCTION into a fresh slot unless the slot is complete.
 step() {
   local name=$1 version=$2 fn=$3 slot="$HTD_CACHE/$1-$2"
-  if [[ -f "$slot/.complete" ]]; then
+  # A slot whose links point at system files (apt-installed tools) is stale on a fresh machine
+  # that restored the cache (CI): rebuild it when any of its bin/ entries is dangling.
+  if [[ -f "$slot/.complete" ]] && ! dangling "$slot/bin"; then
     log "$name $version: cached ($slot)"
   else
     local s; s=$(date +%s)
@@ -103,9 +107,22 @@ build_metrics_server() {
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
   cp -r "$dir/manifests/base" "$1/manifests"; chmod -R u+w "$1/manifests"
 }
+# Like upstream's Makefile, tell Helm which Kubernetes it was built against (the minor of its
+# k8s.io/client-go): `helm template` and `helm lint` assume that version when no cluster is
+# asked, for Chart.yaml kubeVersion and the deprecated-API checks. Left unset, it is v1.20.
 build_helm() {
-  go_install "$1" "helm.sh/helm/v3/cmd/helm@$2" "-X helm.sh/helm/v3/internal/version.version=$2"
+  local v=$HELM_VERSION gomod minor   # $2 is the slot's name: the version and the recipe
+  gomod=$(cd "$1" && go mod download -json "helm.sh/helm/v3@$v" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  minor=$(awk '$1=="k8s.io/client-go" {split($2, v, "."); print v[2]; exit}' "$gomod")
+  local ld="-X helm.sh/helm/v3/internal/version.version=$v"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ld+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+  done
+  go_install "$1" "helm.sh/helm/v3/cmd/helm@$v" "$ld"
 }
+# Slots named after a recipe as well as a version are rebuilt when the recipe changes.
+recipe() { declare -f "$@" | sha256sum | cut -c1-8; }
 build_actionlint() {
   go_install "$1" "github.com/rhysd/actionlint/cmd/actionlint@$2" \
     "-X github.com/rhysd/actionlint.version=$2"
@@ -118,6 +135,74 @@ build_controller_gen() {
   go_install "$1" "sigs.k8s.io/controller-tools/cmd/controller-gen@$2"
 }
 
+# --- CRDs of the platform components ---------------------------------------------------------
+# The chart creates Dapr Components, ServiceMonitors, PrometheusRules, Traefik Middlewares and
+# Gateway API routes; the platform installs cert-manager Issuers and Dapr Configurations. The test
+# bed's API server validates all of them against the real CRDs, produced here from the upstream Go
+# modules at the pinned versions: one YAML per API group, applied by testbed/crds.sh.
+#
+# controller-gen runs on upstream's API types where that reproduces upstream's CRDs (cert-manager,
+# Dapr, prometheus-operator). Two projects cannot be generated that way, so their own generated
+# CRD YAML is taken from the same module zip (checksum-verified by the Go checksum database):
+#  - Traefik: its module requires github.com/traefik/traefik/dynamic/ext through a replace to a
+#    nested module (./pkg/config/dynamic/ext) that is neither in the module zip nor on any proxy,
+#    so its packages cannot be type-checked outside upstream's repository;
+#  - Gateway API: upstream's own generator (tools/generator, a separate module) filters fields by
+#    release channel (<gateway:experimental> markers) and adds the bundle-version/channel
+#    annotations; plain controller-gen yields an unreleased mix of both channels.
+# Each upstream gets its own wrapper module so their dependency graphs never meet.
+crds_from_types() {  # OUT MODULE VERSION PACKAGE...   controller-gen on upstream's API types
+  local out=$1 module=$2 v=$3; shift 3
+  local src; src=$(mktemp -d "$out/src.XXXXXX")
+  local cg="$HTD_CACHE/controller-gen-$CONTROLLER_TOOLS_VERSION/bin/controller-gen"
+  local paths=(); for p in "$@"; do paths+=("paths=$module/$p"); done
+  (cd "$src" && go mod init htd.local/crds-build && go get "$module@$v" \
+    && "$cg" crd:crdVersions=v1 "${paths[@]}" output:crd:dir="$out/gen") >"$src.log" 2>&1 \
+    || { cat "$src.log" >&2; return 1; }
+  printf '%s@%s\tcontroller-gen %s: %s\n' "$module" "$v" "$CONTROLLER_TOOLS_VERSION" "${paths[*]}" >> "$out/SOURCES"
+  rm -f "$src.log"
+  rm -rf "$src"
+}
+crds_from_module() {  # OUT MODULE VERSION DIR GLOB   upstream's generated YAML from the module zip
+  local out=$1 module=$2 v=$3 dir=$4 glob=$5 moddir
+  moddir=$(cd "$out" && go mod download -json "$module@$v" | python3 -c \
+    'import json,sys; d=json.load(sys.stdin); print(d["Dir"]) if "Dir" in d else sys.exit(d.get("Error"))')
+  local f
+  for f in "$moddir/$dir"/$glob; do
+    # Only CRDs: Gateway API's standard install also holds an upgrade-guard admission policy.
+    if grep -qx 'kind: CustomResourceDefinition' "$f"; then cp "$f" "$out/gen/"; else log "  not a CRD, skipped: ${f#"$moddir"/}"; fi
+  done
+  printf '%s@%s\tupstream generated YAML: %s/%s\n' "$module" "$v" "$dir" "$glob" >> "$out/SOURCES"
+}
+build_crds() {
+  local out=$1
+  mkdir -p "$out/bin" "$out/gen"
+  crds_from_types "$out" github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION" \
+    pkg/apis/certmanager/v1 pkg/apis/acme/v1
+  crds_from_types "$out" github.com/dapr/dapr "$DAPR_VERSION" pkg/apis/...
+  crds_from_types "$out" github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring \
+    "$PROMETHEUS_OPERATOR_VERSION" ...
+  crds_from_module "$out" github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" \
+    docs/content/reference/dynamic-configuration 'traefik.io_*.yaml'
+  crds_from_module "$out" sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION" \
+    config/crd/standard 'gateway.networking.k8s.io_*.yaml'
+  # Files are named <group>_<plural>.yaml by both generators: merge them into one file per group
+  # and list the CRD names (<plural>.<group>) for `kubectl wait`.
+  local f base group
+  for f in "$out"/gen/*.yaml; do
+    base=$(basename "$f" .yaml); group=${base%%_*}
+    { [[ $(head -1 "$f") == --- ]] || echo ---; cat "$f"; } >> "$out/$group.yaml"
+    echo "${base#*_}.$group" >> "$out/names"
+  done
+  rm -rf "$out/gen"
+  log "  $(wc -l < "$out/names") CRDs in $(find "$out" -maxdepth 1 -name '*.yaml' | wc -l) groups"
+}
+crds_key() {  # the slot changes with any pinned version or any change to the recipe above
+  { echo "$CONTROLLER_TOOLS_VERSION $CERT_MANAGER_VERSION $DAPR_VERSION $PROMETHEUS_OPERATOR_VERSION"
+    echo "$TRAEFIK_VERSION $GATEWAY_API_VERSION"
+    declare -f build_crds crds_from_types crds_from_module; } | sha256sum | cut -c1-12
+}
+
 # --- Apache Kafka ------------------------------------------------------------------------------
 # Maven resolves the broker's runtime classpath from Maven Central (testbed/kafka/pom.xml).
 build_kafka() {
@@ -128,16 +213,25 @@ build_kafka() {
   log "  $(find "$1/libs" -name '*.jar' | wc -l) jars"
 }
 
-# --- promtool (Debian's prometheus package) ---------------------------------------------------
+# --- Debian packages, pinned: promtool (prometheus) and shellcheck (actionlint runs it on `run:`) ----
+# apt_pinned PACKAGE VERSION: install exactly that version unless it is already installed.
+apt_pinned() {
+  if ! dpkg-query -W -f='${Version}' "$1" 2>/dev/null | grep -qx "$2"; then
+    if [[ $(id -u) -ne 0 ]]; then echo "$1: run as root, or apt-get install $1=$2" >&2; return 1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$1=$2" >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+           apt-get install -y -q --no-install-recommends "$1=$2" >/dev/null; }
+  fi
+}
 build_promtool() {
   mkdir -p "$1/bin"
-  if ! dpkg-query -W -f='${Version}' prometheus 2>/dev/null | grep -qx "$2"; then
-    if [[ $(id -u) -ne 0 ]]; then echo "promtool: run as root, or apt-get install prometheus=$2" >&2; return 1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "prometheus=$2" >/dev/null \
-      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
-           apt-get install -y -q --no-install-recommends "prometheus=$2" >/dev/null; }
-  fi
+  apt_pinned prometheus "$2"
   ln -sfn "$(command -v promtool)" "$1/bin/promtool"
+}
+build_shellcheck() {
+  mkdir -p "$1/bin"
+  apt_pinned shellcheck "$2"
+  ln -sfn "$(command -v shellcheck)" "$1/bin/shellcheck"
 }
 
 # --- Python venv ----------------------------------------------------------------------------------
@@ -162,22 +256,25 @@ venv() {
   ln -sfn "$slot" "$TOOLS/venv"
 }
 
-all=(venv kubernetes etcd kwok metrics-server helm kafka promtool actionlint gitleaks)
+all=(venv kubernetes etcd kwok metrics-server helm kafka promtool shellcheck actionlint gitleaks controller-gen crds)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
   case $t in
     venv) venv ;;
     kafka) step kafka "$KAFKA_VERSION" build_kafka ;;
     promtool) step promtool "$PROMETHEUS_DEB_VERSION" build_promtool ;;
+    shellcheck) step shellcheck "$SHELLCHECK_DEB_VERSION" build_shellcheck ;;
     kubernetes) step kubernetes "$KUBERNETES_VERSION" build_kubernetes ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
     metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;
-    helm) step helm "$HELM_VERSION" build_helm ;;
+    helm) step helm "$HELM_VERSION-$(recipe build_helm)" build_helm ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint ;;
     gitleaks) step gitleaks "$GITLEAKS_VERSION" build_gitleaks ;;
     controller-gen) step controller-gen "$CONTROLLER_TOOLS_VERSION" build_controller_gen ;;
-    *) echo "unknown tool: $t (known: ${all[*]} controller-gen)" >&2; exit 2 ;;
+    crds) step controller-gen "$CONTROLLER_TOOLS_VERSION" build_controller_gen
+          step crds "$(crds_key)" build_crds ;;
+    *) echo "unknown tool: $t (known: ${all[*]})" >&2; exit 2 ;;
   esac
 done
 # The checkout itself, importable as the collection hackathon_todo.deploy (ansible.cfg points

@@ -117,3 +117,15 @@ def kube_cluster():
     comp.up()
     yield KubeCluster(kubeconfig=STATE / "kubeconfig", context="kwok-htd")
     comp.down()
+
+
+@pytest.fixture(scope="session")
+def cluster_crds(kube_cluster) -> list[str]:
+    """The real CRDs of cert-manager, Dapr, prometheus-operator, Traefik and Gateway API, applied
+    server-side to the test bed and Established (testbed/crds.sh; a no-op when already there).
+    Returns the CRD names. They stay for the cluster's lifetime: CRDs are cluster-scoped and
+    other tests may rely on them."""
+    res = _script("crds.sh", "apply")
+    if res.returncode != 0:
+        pytest.fail(f"crds.sh apply failed:\n{res.stdout}\n{res.stderr}", pytrace=False)
+    return _script("crds.sh", "list").stdout.split()

@@ -14,7 +14,7 @@ description:
   - Turns a component declaration (C(chart), C(repo), C(version), optional C(source)) into the
     C(chart_ref), C(chart_repo_url) and C(chart_version) arguments of M(kubernetes.core.helm).
   - A C(source) that is an C(oci://) reference or a local path (directory or C(.tgz)) wins.
-  - Otherwise, when O(repository) is set (air-gapped mode: one repository that serves every
+  - Otherwise, when O(repository) is set (air-gapped mode, one repository that serves every
     pinned chart), the chart is taken from it; else from the component's upstream C(repo).
   - A C(repo) (or O(repository)) starting with C(oci://) is a registry path holding the chart by name.
 positional: _input, repository

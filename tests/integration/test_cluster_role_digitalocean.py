@@ -86,7 +86,7 @@ def test_check_mode_on_nothing_reports_and_creates_nothing(doks, do_api):
 
 
 def test_bad_token_fails_clearly_and_never_prints_it(doks, do_api):
-    run, _ = doks
+    run = doks[0]
     res = run("-e", "cluster_do_token=dop_v1_wrong_token_0123456789", "-vvv")
     assert res.returncode != 0
     assert "rejected the API token" in res.stdout

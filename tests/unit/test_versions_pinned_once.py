@@ -6,7 +6,7 @@ import re
 
 from tests.testbed import ROOT, TESTBED, versions
 
-SCRIPTS = [TESTBED / "toolchain.sh", TESTBED / "cluster.sh", TESTBED / "kafka.sh"]
+SCRIPTS = [TESTBED / n for n in ("toolchain.sh", "cluster.sh", "kafka.sh", "crds.sh")]
 
 
 def test_every_version_variable_used_by_scripts_is_pinned():

@@ -1,0 +1,127 @@
+"""Render and release the hackathon-todo chart with the real Helm binary (.tools/bin/helm).
+
+Shared by the render tests (tests/unit/chart) and the test bed tests (tests/integration).
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+
+import yaml
+
+from tests.testbed import ROOT
+
+CHART = ROOT / "chart"
+
+# Tags of the shape each environment deploys: staging a commit, production a release.
+STAGING_TAG = "sha-1a2b3c4"
+PRODUCTION_TAG = "v1.4.2"
+
+# name -> (release, namespace, helm arguments): how the release role installs each environment.
+ENVIRONMENTS = {
+    "staging": (
+        "todo-app-staging",
+        "staging",
+        ("-f", str(CHART / "values-staging.yaml"), "--set", f"global.imageTag={STAGING_TAG}"),
+    ),
+    "production": (
+        "todo-app",
+        "production",
+        ("-f", str(CHART / "values-production.yaml"), "--set", f"global.imageTag={PRODUCTION_TAG}"),
+    ),
+}
+
+SERVICES = {  # values key -> object and Dapr name
+    "frontend": "frontend",
+    "backend": "backend",
+    "mcp": "mcp",
+    "notification": "notification",
+    "sseGateway": "sse-gateway",
+}
+
+
+def helm(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    res = subprocess.run(
+        ["helm", *args], capture_output=True, text=True, check=False, timeout=timeout
+    )
+    if check and res.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed:\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+@functools.lru_cache(maxsize=128)
+def _render(release: str, namespace: str, args: tuple[str, ...]) -> str:
+    return helm("template", release, str(CHART), "--namespace", namespace, *args).stdout
+
+
+def render_text(release: str, namespace: str, *args: str) -> str:
+    """What `helm template` prints (hooks included). Results are cached."""
+    return _render(release, namespace, tuple(args))
+
+
+def render(release: str, namespace: str, *args: str) -> list[dict]:
+    """The objects `helm template` renders, parsed."""
+    return [d for d in yaml.safe_load_all(render_text(release, namespace, *args)) if d]
+
+
+def render_env(env: str, *extra: str) -> list[dict]:
+    release, namespace, args = ENVIRONMENTS[env]
+    return render(release, namespace, *args, *extra)
+
+
+def template_error(*args: str) -> str:
+    """The error `helm template` prints for values it must reject (fails if it renders)."""
+    res = helm("template", "t", str(CHART), *args, check=False)
+    assert res.returncode != 0, f"helm template accepted {args}"
+    return res.stderr
+
+
+def by_kind(objs: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+# --- on the test bed ---------------------------------------------------------------------
+
+# The keys the release role writes into app-secrets; values here are placeholders.
+APP_SECRET_KEYS = (
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "OPENAI_API_KEY",
+    "FRONTEND_DATABASE_URL",
+    "REDPANDA_BROKERS",
+    "REDPANDA_USERNAME",
+    "REDPANDA_PASSWORD",
+    "REDPANDA_SASL_MECHANISM",
+)
+
+
+def create_app_namespace(cluster, name: str, secrets: bool = True) -> None:
+    """A namespace as the platform role prepares it: Pod Security `restricted` enforced (and
+    warned about, so a dry run reports violations), with the two secrets the chart expects."""
+    cluster.kubectl("create", "namespace", name)
+    cluster.kubectl(
+        "label",
+        "namespace",
+        name,
+        "pod-security.kubernetes.io/enforce=restricted",
+        "pod-security.kubernetes.io/warn=restricted",
+    )
+    if secrets:
+        literals = [f"--from-literal={k}=placeholder-{k.lower()}" for k in APP_SECRET_KEYS]
+        cluster.kubectl("-n", name, "create", "secret", "generic", "app-secrets", *literals)
+        cluster.kubectl(
+            "-n",
+            name,
+            "create",
+            "secret",
+            "docker-registry",
+            "ghcr-pull-secret",
+            "--docker-server=ghcr.io",
+            "--docker-username=ci",
+            "--docker-password=placeholder",
+        )
+
+
+def helm_on(cluster, *args: str, check: bool = True, timeout: float = 180):
+    return helm("--kubeconfig", str(cluster.kubeconfig), *args, check=check, timeout=timeout)
