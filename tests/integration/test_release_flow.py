@@ -58,6 +58,17 @@ def release(bootstrapped, kube_cluster, reports):
         capture_output=True,
         check=False,
     )
+    # the Deployments' ReplicaSets and pods go by garbage collection, after `helm uninstall`
+    kube_cluster.kubectl(
+        "-n",
+        ENV,
+        "wait",
+        "--for=delete",
+        "replicasets,pods",
+        "--timeout=120s",
+        f"-l=app.kubernetes.io/instance={RELEASE}",
+        check=False,
+    )
     chart = os.environ.get("HTD_CHART_DIR")  # until chart/ is in this tree (see the README)
 
     def run(*args, playbook="release.yml", extra=None, env=None, verbose=0, timeout=900):
