@@ -356,7 +356,7 @@ def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, messag
                 "app-secrets",
                 "--type=merge",
                 "-p",
-                '{"data": {"OPENAI_API_KEY": "c2stcmVzdG9yZWQ="}}',
+                '{"stringData": {"OPENAI_API_KEY": "sk-fake-restored-by-the-test"}}',
             )
     assert proc.returncode != 0
     assert message in proc.stdout, proc.stdout[-3000:]
