@@ -59,8 +59,11 @@ unit:  ## pytest unit tests
 integration:  ## pytest integration tests on the real test bed (starts what it needs)
 	@bash testbed/pytest-tier.sh tests/integration
 
-demo: toolchain  ## the main job on the embedded local default: bootstrap.yml on the test bed
+DEMO_TAG ?= v1.0.0
+demo: toolchain  ## the main job on the local default: bootstrap.yml + release.yml, then the release reports
 	ansible-playbook bootstrap.yml
+	ansible-playbook release.yml -e image_tag=$(DEMO_TAG)
+	@cat reports/release-staging.md reports/release-production.md
 
 test: toolchain secrets-scan lint chart-lint sanity unit integration  ## everything CI runs: the README's test command
 

@@ -115,7 +115,16 @@ def test_plaintext_vault_file_is_caught_and_encrypted_ones_are_not(tmp_path):
     ansible_vault = shutil.which("ansible-vault", path=str(ROOT / ".tools" / "venv" / "bin"))
     assert ansible_vault, "ansible-vault is not installed: run `make toolchain`"
     subprocess.run(
-        [ansible_vault, "encrypt", "--vault-password-file", str(vault_pw), str(encrypted)],
+        # ansible.cfg also offers the local bed's throwaway id, so name the one to encrypt with
+        [
+            ansible_vault,
+            "encrypt",
+            "--vault-password-file",
+            str(vault_pw),
+            "--encrypt-vault-id",
+            "default",
+            str(encrypted),
+        ],
         check=True,
         capture_output=True,
     )
@@ -125,6 +134,8 @@ def test_plaintext_vault_file_is_caught_and_encrypted_ones_are_not(tmp_path):
             "encrypt_string",
             "--vault-password-file",
             str(vault_pw),
+            "--encrypt-vault-id",
+            "default",
             "--name",
             "vault_database_url",
             secrets.token_hex(24),

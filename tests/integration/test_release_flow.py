@@ -1,0 +1,450 @@
+"""`release.yml` / `rollback.yml` on the local test bed, after `bootstrap.yml` (session fixture).
+
+The tests run in file order and share the staging environment's release history, like an
+operator's day: first release, no-op, --check, upgrade under watch, a tag that never gets ready,
+a failing smoke check, two releases at once, a killed release, bad inputs, a rotated secret that
+must never show up in output. Staging has one pod per service, so each run is short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import yaml
+
+from tests.ansible_run import ROOT, run_playbook
+from tests.smoke_endpoints import EndpointServer, make_ca, make_leaf
+
+ENV = "staging"
+RELEASE = "todo-app-staging"
+FAIL_LABEL = {"global": {"podLabels": {"testbed.hackathon-todo.dev/readiness": "fail"}}}
+KINDS = "deployments,replicasets,secrets,configmaps,services,leases,networkpolicies"
+
+
+def _recap(stdout: str) -> dict[str, dict[str, int]]:
+    out = {}
+    for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout, flags=re.M):
+        out[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", fields)}
+    return out
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="module")
+def release(bootstrapped, kube_cluster, reports):
+    """Run release.yml (or another playbook) against staging; returns (proc, report)."""
+    subprocess.run(
+        [
+            "helm",
+            "uninstall",
+            RELEASE,
+            "-n",
+            ENV,
+            "--wait",
+            "--kubeconfig",
+            kube_cluster.kubeconfig,
+        ],
+        capture_output=True,
+        check=False,
+    )
+    # the Deployments' ReplicaSets and pods go by garbage collection, after `helm uninstall`
+    kube_cluster.kubectl(
+        "-n",
+        ENV,
+        "wait",
+        "--for=delete",
+        "replicasets,pods",
+        "--timeout=120s",
+        f"-l=app.kubernetes.io/instance={RELEASE}",
+        check=False,
+    )
+    chart = os.environ.get("HTD_CHART_DIR")  # until chart/ is in this tree (see the README)
+
+    def run(*args, playbook="release.yml", extra=None, env=None, verbose=0, timeout=900):
+        cmd = [playbook, "-e", f"target={ENV}"]
+        if chart:
+            cmd += ["-e", f"app_release_chart_dir={chart}"]
+        if extra:
+            cmd += ["-e", json.dumps(extra)]
+        cmd += list(args)
+        if verbose:
+            cmd.append("-" + "v" * verbose)
+        proc = run_playbook(
+            *cmd, env={"HTD_REPORT_DIR": str(reports), **(env or {})}, timeout=timeout
+        )
+        name = "rollback" if "rollback" in str(playbook) else "release"
+        path = reports / f"{name}-{ENV}.json"
+        report = json.loads(path.read_text()) if path.exists() else {}
+        if path.exists():
+            path.unlink()
+        return proc, report
+
+    return run
+
+
+def helm_history(kube_cluster):
+    res = subprocess.run(
+        [
+            "helm",
+            "history",
+            RELEASE,
+            "-n",
+            ENV,
+            "-o",
+            "json",
+            "--kubeconfig",
+            kube_cluster.kubeconfig,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return json.loads(res.stdout) if res.returncode == 0 else []
+
+
+def live(kube_cluster) -> dict:
+    hist = helm_history(kube_cluster)
+    return hist[-1] if hist else {}
+
+
+def versions(kube_cluster) -> dict[str, str]:
+    items = json.loads(kube_cluster.kubectl("-n", ENV, "get", KINDS, "-o", "json").stdout)["items"]
+    return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
+
+
+def test_first_release_then_no_change(release, kube_cluster):
+    proc, report = release("-e", "image_tag=v1.0.0")
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert report["outcome"] == "succeeded"
+    assert report["revision_after"] == 1 and report["app_version"] == "v1.0.0"
+    assert len(report["images"]) == 5 and all(i.endswith(":v1.0.0") for i in report["images"])
+    assert set(report["durations_s"]) >= {"preflight", "helm", "verify", "total"}
+    assert report["smoke"]["status"] == "skipped" and "no data plane" in report["smoke"]["summary"]
+    assert live(kube_cluster)["app_version"] == "v1.0.0"  # appVersion = tag
+    record = kube_cluster.kubectl(
+        "-n", ENV, "get", "configmap", f"{RELEASE}-record-1", "-o", "json"
+    )
+    assert json.loads(json.loads(record.stdout)["data"]["report.json"])["outcome"] == "succeeded"
+
+    again, report = release("-e", "image_tag=v1.0.0")
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert _recap(again.stdout)[ENV]["changed"] == 0
+    assert report["outcome"] == "unchanged" and report["revision_after"] == 1
+
+
+def test_check_mode_changes_no_object(release, kube_cluster):
+    before = versions(kube_cluster)
+    proc, report = release("-e", "image_tag=v1.1.0", "--check")
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert "Would upgrade todo-app-staging" in proc.stdout
+    assert report["outcome"] == "checked"
+    assert versions(kube_cluster) == before
+    assert live(kube_cluster)["revision"] == 1
+
+
+def test_upgrade_never_drops_available_below_desired(release, kube_cluster):
+    low: list[str] = []
+    stop = threading.Event()
+    watch = subprocess.Popen(
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(kube_cluster.kubeconfig),
+            "-n",
+            ENV,
+            "get",
+            "deployments",
+            "--watch",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def read():
+        dec, buf = json.JSONDecoder(), ""
+        for line in watch.stdout:
+            buf += line
+            try:
+                event = dec.raw_decode(buf.strip())[0]
+            except ValueError:
+                continue
+            buf = ""
+            d = event["object"]
+            want = d["spec"].get("replicas", 1)
+            have = d.get("status", {}).get("availableReplicas", 0)
+            if have < want:
+                low.append(f"{d['metadata']['name']}: {have}/{want}")
+            if stop.is_set():
+                break
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(1)
+    proc, report = release("-e", "image_tag=v1.1.0")
+    stop.set()
+    watch.terminate()
+    reader.join(timeout=5)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert report["outcome"] == "succeeded" and report["revision_after"] == 2
+    assert low == [], f"available replicas fell below desired: {low}"
+
+
+def test_tag_that_never_gets_ready_is_rolled_back(release, kube_cluster):
+    proc, report = release(
+        "-e",
+        "image_tag=v1.2.0",
+        extra={"app_release_extra_values": FAIL_LABEL, "app_release_helm_timeout": "40s"},
+    )
+    assert proc.returncode != 0
+    assert report["outcome"] == "failed"
+    assert report["failed_deployments"], report
+    assert all(d.startswith(f"{ENV}/{RELEASE}-") for d in report["failed_deployments"])
+    assert "--atomic rolled" in report["error"]
+    now = live(kube_cluster)
+    assert now["status"] == "deployed" and now["app_version"] == "v1.1.0"
+
+
+@pytest.fixture(scope="module")
+def failing_endpoint(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    ca = make_ca(d, "Hackathon Test CA", "Hackathon Test Root R1")
+    cert = make_leaf(d, ca, "staging", dns=["localhost"], ips=["127.0.0.1"])[0]
+    with EndpointServer(cert) as srv:
+        yield {"ca": str(ca.pem_path), "url": srv.url("", host="localhost").rstrip("/")}
+
+
+def test_failing_smoke_check_rolls_back(release, kube_cluster, failing_endpoint):
+    extra = {
+        "app_release_smoke": True,
+        "app_release_smoke_base_url": failing_endpoint["url"],
+        "app_release_smoke_health_path": "/status/500",
+        "app_release_smoke_http_url": "",
+        "app_release_smoke_ca_path": failing_endpoint["ca"],
+        "app_release_smoke_issuer": "Hackathon Test",
+        "app_release_smoke_deadline": 0,
+    }
+    proc, report = release("-e", "image_tag=v1.3.0", extra=extra)
+    assert proc.returncode != 0
+    assert report["outcome"] == "rolled back", report
+    assert report["smoke"]["status"] == "failed" and "500" in report["smoke"]["summary"]
+    now = live(kube_cluster)
+    assert now["status"] == "deployed" and now["app_version"] == "v1.1.0"
+
+
+def test_two_releases_at_once(release, kube_cluster):
+    results = {}
+
+    def go(name):
+        results[name] = release("-e", "image_tag=v1.4.0", extra={"app_release_lock_wait": 5})
+
+    threads = [threading.Thread(target=go, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(p.returncode for p, _report in results.values())
+    assert codes[0] == 0, [p.stdout[-3000:] for p, _report in results.values()]
+    for proc, _report in results.values():
+        if proc.returncode != 0:
+            assert "release lock staging/hackathon-todo-release is held by" in proc.stdout
+    assert not live(kube_cluster)["status"].startswith("pending")
+    assert live(kube_cluster)["app_version"] == "v1.4.0"
+
+
+def test_killed_release_is_recovered(release, kube_cluster, reports):
+    chart = os.environ.get("HTD_CHART_DIR")
+    cmd = [
+        "ansible-playbook",
+        "release.yml",
+        "-e",
+        f"target={ENV}",
+        "-e",
+        "image_tag=v1.5.0",
+        "-e",
+        json.dumps({"app_release_extra_values": FAIL_LABEL, "app_release_lock_ttl": 20}),
+    ]
+    if chart:
+        cmd += ["-e", f"app_release_chart_dir={chart}"]
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "HTD_REPORT_DIR": str(reports),
+    }
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and live(kube_cluster).get("status") != "pending-upgrade":
+        time.sleep(1)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, Helm included
+    proc.wait()
+    assert live(kube_cluster)["status"] == "pending-upgrade"
+
+    again, report = release("-e", "image_tag=v1.5.0", extra={"app_release_lock_ttl": 20})
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert "pending-upgrade" in report["recovery"]
+    assert report["lock"]["took_over_from"]
+    now = live(kube_cluster)
+    assert now["status"] == "deployed" and now["app_version"] == "v1.5.0"
+
+
+def test_rollback_playbook(release, kube_cluster):
+    proc, report = release(playbook="rollback.yml")
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert report["outcome"] == "succeeded"
+    assert live(kube_cluster)["app_version"] == "v1.4.0"
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("malformed tag", 'malformed image tag "v1..0 bad"'),
+        ("unknown environment", 'unknown environment "qa"'),
+        ("missing secret key", "lacks the keys OPENAI_API_KEY"),
+        ("unreachable cluster", "cannot reach the Kubernetes API server"),
+    ],
+)
+def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, message):
+    before = versions(kube_cluster)
+    args, extra = ["-e", "image_tag=v1.6.0"], None
+    if case == "malformed tag":
+        args, extra = [], {"image_tag": "v1..0 bad"}
+    elif case == "unknown environment":
+        args += ["-e", "target=qa"]
+    elif case == "unreachable cluster":
+        cfg = yaml.safe_load(pathlib.Path(kube_cluster.kubeconfig).read_text())
+        cfg["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+        bad = tmp_path / "kubeconfig"
+        bad.write_text(yaml.safe_dump(cfg))
+        extra = {"app_release_kubeconfig": str(bad)}
+    elif case == "missing secret key":
+        kube_cluster.kubectl(
+            "-n",
+            ENV,
+            "patch",
+            "secret",
+            "app-secrets",
+            "--type=json",
+            "-p",
+            '[{"op": "remove", "path": "/data/OPENAI_API_KEY"}]',
+        )
+        before = versions(kube_cluster)
+    try:
+        proc = release(*args, extra=extra)[0]
+        after = versions(kube_cluster)
+    finally:
+        if case == "missing secret key":
+            kube_cluster.kubectl(
+                "-n",
+                ENV,
+                "patch",
+                "secret",
+                "app-secrets",
+                "--type=merge",
+                "-p",
+                '{"stringData": {"OPENAI_API_KEY": "sk-fake-restored-by-the-test"}}',
+            )
+    assert proc.returncode != 0
+    assert message in proc.stdout, proc.stdout[-3000:]
+    assert case == "unknown environment" or "Nothing was changed" in proc.stdout
+    assert after == before
+
+
+SECRETS_PLAY = """
+- name: Environment secrets only
+  hosts: staging
+  gather_facts: false
+  roles:
+    - role: hackathon_todo.deploy.redpanda_secrets
+"""
+
+
+def test_wrong_broker_password_changes_nothing(bootstrapped, kube_cluster, tmp_path):
+    play = tmp_path / "secrets.yml"
+    play.write_text(SECRETS_PLAY)
+    before = versions(kube_cluster)
+    proc = run_playbook(str(play), "-e", "vault_redpanda_admin_password=wrong-password")
+    assert proc.returncode != 0
+    assert "authentication failed" in proc.stdout, proc.stdout[-3000:]
+    assert versions(kube_cluster) == before
+
+
+def test_rotated_secret_rolls_pods_and_never_shows(release, kube_cluster, tmp_path):
+    canary = "canary-7f3a9c1e5d2b-never-print-me"
+    vars_file = tmp_path / "canary.yml"
+    vars_file.write_text(yaml.safe_dump({"vault_openai_api_key": canary}))
+    subprocess.run(
+        # ansible.cfg's vault_identity_list provides the throwaway `local` id
+        ["ansible-vault", "encrypt", "--encrypt-vault-id", "local", str(vars_file)],
+        cwd=ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        check=True,
+        capture_output=True,
+    )
+    play = tmp_path / "secrets.yml"
+    play.write_text(SECRETS_PLAY)
+    if not live(kube_cluster):
+        assert release("-e", "image_tag=v1.4.0")[0].returncode == 0
+    rev = live(kube_cluster)["revision"]
+    secrets = run_playbook(str(play), "-e", f"@{vars_file}", "-vvvv")
+    assert secrets.returncode == 0, secrets.stdout[-3000:]
+    proc, report = release("-e", "image_tag=v1.4.0", "-e", f"@{vars_file}", verbose=4)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    for out in (secrets.stdout, secrets.stderr, proc.stdout, proc.stderr):
+        assert canary not in out
+    # the secret's digest changed, so the same tag rolled the pods
+    assert report["outcome"] == "succeeded" and live(kube_cluster)["revision"] == rev + 1
+
+
+SERVICES = ["frontend", "backend", "mcp", "notification", "sse-gateway"]
+
+
+@pytest.mark.parametrize(
+    ("pushed", "password", "message"),
+    [
+        (SERVICES, "token-ok", ""),
+        (
+            SERVICES[:4],
+            "token-ok",
+            "has no tag v2.0.0 for hackathon-todo/hackathon-todo/sse-gateway",
+        ),
+        (SERVICES, "wrong-token", "refused the credentials of ci-bot"),
+    ],
+)
+def test_preflight_checks_images_in_the_registry(release, kube_cluster, pushed, password, message):
+    """OCI distribution API with the bearer-token flow, against a local registry stand-in."""
+    from tests.registry_standin import RegistryStandIn
+
+    before = versions(kube_cluster)
+    images = {(f"hackathon-todo/hackathon-todo/{s}", "v2.0.0") for s in pushed}
+    with RegistryStandIn("ci-bot", "token-ok", images) as registry:
+        extra = {
+            "app_release_registry_url": registry.url,
+            "app_release_registry_username": "ci-bot",
+            "app_release_registry_password": password,
+        }
+        proc = release("-e", "image_tag=v2.0.0", "--check", extra=extra)[0]
+        heads = [r for r in registry.requests if r.startswith("HEAD ")]
+    assert password not in proc.stdout  # the token tasks are no_log
+    assert versions(kube_cluster) == before
+    if not message:
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert len(heads) == 5
+        return
+    assert proc.returncode != 0
+    assert message in proc.stdout, proc.stdout[-3000:]
+    assert "Nothing was changed" in proc.stdout
