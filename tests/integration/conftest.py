@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.ansible_run import run_playbook
+from tests.testbed import TESTBED
+
+
+def _chart_repo(action: str) -> int:
+    return subprocess.run(
+        [sys.executable, str(TESTBED / "chart_repo.py"), action],
+        capture_output=True,
+        check=False,
+    ).returncode
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chart_repository_cleanup():
+    """bootstrap.yml's cluster role starts the local chart repository; stop it at the end of the
+    session if the session started it, as the other test bed fixtures do (no stray process)."""
+    was_up = _chart_repo("status") == 0
+    yield
+    if not was_up and not os.environ.get("HTD_KEEP_TESTBED"):
+        _chart_repo("down")
 
 
 @pytest.fixture(scope="session")
