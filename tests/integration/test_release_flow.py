@@ -448,3 +448,66 @@ def test_preflight_checks_images_in_the_registry(release, kube_cluster, pushed, 
     assert proc.returncode != 0
     assert message in proc.stdout, proc.stdout[-3000:]
     assert "Nothing was changed" in proc.stdout
+
+
+def _all_versions(kube_cluster) -> dict[str, str]:
+    items = json.loads(
+        kube_cluster.kubectl("get", KINDS + ",resourcequotas,namespaces", "-A", "-o", "json").stdout
+    )["items"]
+    return {
+        f"{i['kind']}/{i['metadata'].get('namespace', '')}/{i['metadata']['name']}": i["metadata"][
+            "resourceVersion"
+        ]
+        for i in items
+        # the control plane's own leases heartbeat; what drift.yml could touch lives in these
+        if i["metadata"].get("namespace", "") in ("", "staging", "production")
+    }
+
+
+def test_drift_changes_nothing_and_reports_isolation(release, kube_cluster):
+    before = _all_versions(kube_cluster)
+    proc = run_playbook("drift.yml", timeout=900)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert "isolation of staging, production: OK" in proc.stdout
+    assert "app-secrets differ between environments: True" in proc.stdout
+    assert re.search(r"staging release drift: (none|not released yet)", proc.stdout), proc.stdout[
+        -3000:
+    ]
+    assert _all_versions(kube_cluster) == before
+
+
+def test_isolation_check_catches_a_shared_acl_and_bootstrap_removes_it(kafka_broker, tmp_path):
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    admin = AdminClient(kafka_broker.client_config())
+    stray = AclBinding(
+        ResourceType.TOPIC,
+        "task-events",  # a production topic
+        ResourcePatternType.LITERAL,
+        "User:staging-todo-app",
+        "*",
+        AclOperation.READ,
+        AclPermissionType.ALLOW,
+    )
+    for fut in admin.create_acls([stray]).values():
+        fut.result(timeout=30)
+    proc = run_playbook("playbooks/isolation.yml")
+    assert proc.returncode != 0
+    assert "isolation of staging, production: VIOLATED" in proc.stdout
+    assert re.search(
+        r"(staging and production|production and staging) both have ACLs on task-events:literal",
+        proc.stdout,
+    )
+
+    # redpanda_secrets declares the account's ACLs with exclusive: true, so it removes the stray one
+    play = tmp_path / "secrets.yml"
+    play.write_text(SECRETS_PLAY)
+    assert run_playbook(str(play)).returncode == 0
+    assert run_playbook("playbooks/isolation.yml").returncode == 0
