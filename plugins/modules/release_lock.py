@@ -167,302 +167,17 @@ lease:
     purpose: release v1.2.0
 """
 
-import datetime
-import json
-import os
-import time
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.client.rest import ApiException
-
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
-
-PURPOSE = "hackathon-todo.dev/purpose"
-MICROTIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def fmt(ts):
-    return ts.strftime(MICROTIME)
-
-
-def parse(value):
-    if not value:
-        return None
-    value = value.rstrip("Z")
-    for pattern in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.datetime.strptime(value, pattern).replace(tzinfo=datetime.timezone.utc)
-        except ValueError:
-            pass
-    return None
-
-
-def expires_at(lease):
-    """When a lease stops being valid; None when nobody holds it."""
-    spec = lease.get("spec") or {}
-    if not spec.get("holderIdentity"):
-        return None
-    renewed = parse(spec.get("renewTime")) or parse(spec.get("acquireTime"))
-    if renewed is None:
-        return now()  # a holder without a time is treated as expired
-    return renewed + datetime.timedelta(seconds=spec.get("leaseDurationSeconds") or 0)
-
-
-def summary(lease):
-    if not lease:
-        return {}
-    spec = lease.get("spec") or {}
-    meta = lease.get("metadata") or {}
-    return dict(
-        name=meta.get("name"),
-        namespace=meta.get("namespace"),
-        holderIdentity=spec.get("holderIdentity") or "",
-        leaseDurationSeconds=spec.get("leaseDurationSeconds"),
-        acquireTime=spec.get("acquireTime"),
-        renewTime=spec.get("renewTime"),
-        purpose=(meta.get("annotations") or {}).get(PURPOSE, ""),
-    )
-
-
-class Conflict(Exception):
-    """Someone else wrote the Lease between our read and our write."""
-
-
-class Leases(object):
-    """The few Lease calls we need, as plain dicts (the typed client mangles MicroTime)."""
-
-    def __init__(self, module):
-        self.module = module
-        p = module.params
-        kubeconfig = p["kubeconfig"] or os.environ.get("K8S_AUTH_KUBECONFIG")
-        try:
-            if kubeconfig:
-                api = k8s_config.new_client_from_config(
-                    config_file=kubeconfig, context=p["context"]
-                )
-            else:
-                try:
-                    k8s_config.load_incluster_config()
-                    api = k8s_client.ApiClient()
-                except k8s_config.ConfigException:
-                    api = k8s_config.new_client_from_config(context=p["context"])
-        except Exception as exc:  # the client raises many kinds for a bad kubeconfig
-            module.fail_json(
-                msg="cannot load the kubeconfig %s: %s" % (kubeconfig or "(default)", exc)
-            )
-        self.api = k8s_client.CoordinationV1Api(api)
-        self.ns = p["namespace"]
-        self.name = p["name"]
-
-    def _call(self, fn, *args, **kwargs):
-        try:
-            resp = fn(*args, _preload_content=False, _request_timeout=30, **kwargs)
-            return json.loads(resp.data)
-        except ApiException as exc:
-            if exc.status == 409:
-                raise Conflict() from None
-            if exc.status == 404:
-                return None
-            self.module.fail_json(
-                msg="Lease %s/%s: the API server answered %s %s: %s"
-                % (self.ns, self.name, exc.status, exc.reason, (exc.body or "")[:500])
-            )
-        except Exception as exc:  # connection refused, TLS, DNS: say which and where
-            self.module.fail_json(
-                msg="Lease %s/%s: cannot reach the Kubernetes API server: %s"
-                % (self.ns, self.name, exc)
-            )
-
-    def get(self):
-        return self._call(self.api.read_namespaced_lease, self.name, self.ns)
-
-    def create(self, body):
-        out = self._call(self.api.create_namespaced_lease, self.ns, body)
-        if out is None:
-            self.module.fail_json(
-                msg="namespace %s does not exist: cannot create the release lock there" % self.ns
-            )
-        return out
-
-    def replace(self, body):
-        out = self._call(self.api.replace_namespaced_lease, self.name, self.ns, body)
-        if out is None:
-            raise Conflict()  # deleted meanwhile: start over
-        return out
-
-
-def lease_body(name, namespace, holder, ttl, purpose, acquired, renewed, resource_version=None):
-    meta = dict(
-        name=name,
-        namespace=namespace,
-        labels={"app.kubernetes.io/managed-by": "hackathon_todo.deploy"},
-        annotations={PURPOSE: purpose},
-    )
-    if resource_version:
-        meta["resourceVersion"] = resource_version
-    spec = dict(
-        holderIdentity=holder or None,
-        leaseDurationSeconds=ttl,
-        acquireTime=fmt(acquired) if acquired else None,
-        renewTime=fmt(renewed) if renewed else None,
-    )
-    return dict(apiVersion="coordination.k8s.io/v1", kind="Lease", metadata=meta, spec=spec)
-
-
-def acquire(module, leases, result):
-    p = module.params
-    started = time.monotonic()
-    while True:
-        lease = leases.get()
-        current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
-        result["previous_holder"] = current
-        expiry = expires_at(lease) if lease else None
-        stamp = now()
-        if lease is not None and current and current != p["holder"] and expiry > stamp:
-            # held by someone else, and valid
-            waited = time.monotonic() - started
-            result["waited"] = round(waited, 1)
-            if module.check_mode or waited >= p["wait_timeout"]:
-                info = summary(lease)
-                msg = (
-                    "the release lock %s/%s is held by %s (%s) since %s; it expires at %s unless renewed. "
-                    % (
-                        p["namespace"],
-                        p["name"],
-                        current,
-                        info["purpose"] or "no purpose given",
-                        info["acquireTime"],
-                        fmt(expiry),
-                    )
-                )
-                if module.check_mode:
-                    result.update(
-                        held=False,
-                        current_holder=current,
-                        lease=info,
-                        msg=msg + "Check mode does not wait for it.",
-                    )
-                    module.exit_json(**result)
-                module.fail_json(
-                    msg=msg
-                    + "Waited %d s (wait_timeout). Another release of this environment is running: "
-                    "wait for it to finish, or if it was killed, run again after its lock expires."
-                    % waited,
-                    **result,
-                )
-            time.sleep(min(p["poll_interval"], max(0.1, p["wait_timeout"] - waited)))
-            continue
-
-        result["took_over"] = bool(current) and current != p["holder"]
-        mine = current == p["holder"]
-        acquired_at = parse(((lease or {}).get("spec") or {}).get("acquireTime")) if mine else stamp
-        body = lease_body(
-            p["name"],
-            p["namespace"],
-            p["holder"],
-            p["ttl"],
-            p["purpose"],
-            acquired_at or stamp,
-            stamp,
-            (lease or {}).get("metadata", {}).get("resourceVersion"),
-        )
-        result["changed"] = True
-        if module.check_mode:
-            result.update(held=True, current_holder=p["holder"], lease=summary(body))
-            return
-        try:
-            out = leases.replace(body) if lease is not None else leases.create(body)
-        except Conflict:
-            continue  # lost a race: look again
-        result.update(held=True, current_holder=p["holder"], lease=summary(out))
-        result["waited"] = round(time.monotonic() - started, 1)
-        return
-
-
-def renew(module, leases, result):
-    p = module.params
-    while True:
-        lease = leases.get()
-        current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
-        result["previous_holder"] = current
-        if current != p["holder"]:
-            module.fail_json(
-                msg="cannot renew the release lock %s/%s: it is held by %s, not by %s (it expired and "
-                "was taken over, or was never acquired)"
-                % (p["namespace"], p["name"], current or "nobody", p["holder"]),
-                **result,
-            )
-        spec = lease["spec"]
-        body = lease_body(
-            p["name"],
-            p["namespace"],
-            p["holder"],
-            p["ttl"],
-            p["purpose"] or (lease["metadata"].get("annotations") or {}).get(PURPOSE, ""),
-            parse(spec.get("acquireTime")) or now(),
-            now(),
-            lease["metadata"]["resourceVersion"],
-        )
-        result["changed"] = True
-        if module.check_mode:
-            result.update(held=True, current_holder=current, lease=summary(body))
-            return
-        try:
-            out = leases.replace(body)
-        except Conflict:
-            continue
-        result.update(held=True, current_holder=current, lease=summary(out))
-        return
-
-
-def release(module, leases, result):
-    p = module.params
-    while True:
-        lease = leases.get()
-        current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
-        result["previous_holder"] = current
-        if current != p["holder"]:
-            result.update(held=False, current_holder=current, lease=summary(lease))
-            if current:
-                module.warn(
-                    "the release lock %s/%s is held by %s, not by %s: left alone"
-                    % (p["namespace"], p["name"], current, p["holder"])
-                )
-            return
-        # Keep the Lease (its purpose says what ran last); clear the holder so it is free.
-        body = lease_body(
-            p["name"],
-            p["namespace"],
-            None,
-            lease["spec"].get("leaseDurationSeconds") or p["ttl"],
-            (lease["metadata"].get("annotations") or {}).get(PURPOSE, ""),
-            None,
-            None,
-            lease["metadata"]["resourceVersion"],
-        )
-        result["changed"] = True
-        if module.check_mode:
-            result.update(held=False, current_holder="", lease=summary(body))
-            return
-        try:
-            out = leases.replace(body)
-        except Conflict:
-            continue
-        result.update(held=False, current_holder="", lease=summary(out))
-        return
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
+    HAS_KUBERNETES,
+    KUBERNETES_IMPORT_ERROR,
+    Kube,
+    KubeUnreachable,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._lease import (
+    LeaseLock,
+    LockError,
+)
 
 
 def main():
@@ -484,22 +199,30 @@ def main():
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     p = module.params
-    if not p["holder"].strip():
-        module.fail_json(msg="holder must not be empty")
-    if p["ttl"] < 1:
-        module.fail_json(msg="ttl must be at least 1 second")
-    result = dict(
-        changed=False,
-        held=False,
-        holder=p["holder"],
-        current_holder="",
-        previous_holder="",
-        took_over=False,
-        waited=0.0,
-        lease={},
-    )
-    leases = Leases(module)
-    {"acquired": acquire, "renewed": renew, "released": release}[p["state"]](module, leases, result)
+    result = {}
+    try:
+        lock = LeaseLock(
+            Kube(p["kubeconfig"], p["context"]),
+            p["namespace"],
+            p["name"],
+            p["holder"],
+            ttl=p["ttl"],
+            purpose=p["purpose"],
+        )
+        result = lock.new_result()
+        if p["state"] == "acquired":
+            result = lock.acquire(p["wait_timeout"], p["poll_interval"], module.check_mode)
+        elif p["state"] == "renewed":
+            result = lock.renew(module.check_mode)
+        else:
+            result = lock.release(module.check_mode)
+    except KubeUnreachable as exc:
+        module.fail_json(msg=str(exc))
+    except LockError as exc:
+        result.update(exc.result)
+        module.fail_json(msg=exc.msg, **result)
+    for warning in lock.warnings:
+        module.warn(warning)
     module.exit_json(**result)
 
 

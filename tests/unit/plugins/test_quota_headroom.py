@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from plugins.filter.quota_headroom import quantity, quota_headroom
+from plugins.filter.quota_headroom import quota_headroom
+from plugins.module_utils._quota import quantity
 
 
 def deployment(name, replicas=None, cpu="100m", memory="128Mi", dapr=True):
@@ -42,8 +43,14 @@ def test_quantity(value, expected):
 
 
 def test_quantity_rejects_garbage():
-    with pytest.raises(AnsibleFilterError):
+    with pytest.raises(ValueError, match="not a Kubernetes quantity: '12 cores'"):
         quantity("12 cores")
+
+
+def test_the_filter_reports_garbage_as_a_filter_error():
+    quota = {"status": {"hard": {"requests.cpu": "12 cores"}, "used": {}}}
+    with pytest.raises(AnsibleFilterError, match="12 cores"):
+        quota_headroom([], quota)
 
 
 def test_peak_is_replicas_plus_surge_with_sidecars():

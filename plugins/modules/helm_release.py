@@ -1,0 +1,427 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hackathon-todo platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: helm_release
+short_description: Release the app chart to one environment, or leave it exactly as it was
+version_added: 0.2.0
+description:
+  - One release (O(operation=release)) or rollback (O(operation=rollback)) of the hackathon-todo
+    chart to one environment, in one process, in this order.
+  - >-
+      B(Preflight), reads only; any failure ends the run with a message that starts with
+      C(Nothing was changed.) and says what to fix. The inputs (environment, tag); the cluster
+      answers and runs a supported Kubernetes minor; the namespace, O(secret_name) with every key in
+      O(secret_keys) (none empty) and the image pull secret exist; the release's history; for a
+      release, whether chart, tag (appVersion) and values equal the live revision (then nothing else
+      runs: a no-op); the chart packaged with appVersion = tag, rendered with the environment's
+      values, every object accepted by a server-side apply dry run; the namespace's ResourceQuota has
+      room for the rollout's surge pods; with O(registry_username), every image's manifest exists in
+      the registry (OCI distribution API, bearer-token flow).
+  - >-
+      B(Lock), a C(coordination.k8s.io/v1) Lease in the namespace (see M(hackathon_todo.deploy.release_lock)):
+      a second run waits up to O(lock_wait) seconds, then fails naming the holder; a lock whose
+      holder stopped renewing it for O(lock_ttl) seconds is taken over.
+  - B(Recovery), a release a killed Helm client left C(pending-install/upgrade/rollback) is rolled
+    back to its last good revision (or uninstalled when it never deployed).
+  - B(Helm), C(helm upgrade --install --atomic --wait --history-max) with the environment's values
+    file and the release's values; or C(helm rollback --wait).
+  - >-
+      B(Verify), every Deployment's rollout complete (updated, ready and available replicas equal
+      the desired count, no old pods left: Helm's C(--wait) counts Ready pods only, not
+      C(minReadySeconds)); then the smoke checks (the checks of M(hackathon_todo.deploy.smoke_check)).
+      Failed smoke checks roll a release back to the previous revision and fail the run.
+  - B(Report), JSON and Markdown files at O(report_path), appended to O(github_step_summary), a
+    ConfigMap C(<release>-record-<revision>) in the namespace per revision Helm keeps (older
+    records are pruned with Helm's history), and the RV(report) return value.
+  - The values it sets besides O(values) and O(extra_values) are C(secretChecksum) (a digest of
+    the app secret, so a changed secret rolls the pods) and C(dapr.pubsub.saslMechanism) (from the
+    secret's C(REDPANDA_SASL_MECHANISM)).
+author:
+  - hackathon-todo platform team (@hackathon-todo)
+extends_documentation_fragment:
+  - hackathon_todo.deploy.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Runs the whole preflight (the dry run included), looks at the lock without waiting and
+        reports what would happen; changes no object. The report files are written.
+  diff_mode:
+    support: full
+    details:
+      - For a release, the live revision's chart, appVersion and values against the release's.
+  idempotent:
+    support: full
+    details:
+      - A release of the tag and values that are live changes nothing.
+requirements:
+  - kubernetes (the Python client)
+  - helm (the binary, 3.x)
+options:
+  environment:
+    description: The environment (for messages and the report).
+    type: str
+    required: true
+  environments:
+    description: The environments there are; O(environment) must be one of them (empty = any).
+    type: list
+    elements: str
+    default: []
+  namespace:
+    description: The environment's namespace.
+    type: str
+    required: true
+  release_name:
+    description: The Helm release.
+    type: str
+    required: true
+  operation:
+    description: V(release) upgrades to O(image_tag); V(rollback) goes back to O(rollback_revision).
+    type: str
+    choices: [release, rollback]
+    default: release
+  image_tag:
+    description: The tag of all five images, also the chart's appVersion. Required for V(release).
+    type: str
+    default: ""
+  tag_pattern:
+    description: What a tag must look like (never C(latest)).
+    type: str
+    default: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
+  require_immutable_tag:
+    description: Accept only tags matching O(immutable_tag_pattern) (production).
+    type: bool
+    default: false
+  immutable_tag_pattern:
+    description: Immutable tags (versions and commit SHAs).
+    type: str
+    default: '^(v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?|sha-[0-9a-f]{7,40})$'
+  rollback_revision:
+    description: The revision O(operation=rollback) goes back to; V(0) means the one before the live one.
+    type: int
+    default: 0
+  chart_dir:
+    description: The chart's directory.
+    type: path
+    required: true
+  values_file:
+    description: The environment's values file (C(values-<env>.yaml)).
+    type: path
+    required: true
+  values:
+    description: The release's values (image tag, hosts, ...), merged over O(values_file).
+    type: dict
+    default: {}
+  extra_values:
+    description: More values, merged last.
+    type: dict
+    default: {}
+  kubeconfig:
+    description: Path to a kubeconfig (default C(K8S_AUTH_KUBECONFIG), in-cluster, C(~/.kube/config)).
+    type: path
+  context:
+    description: The kubeconfig context (default the current one).
+    type: str
+  supported_minors:
+    description: Kubernetes minors the chart supports (C(1.36)); empty accepts any.
+    type: list
+    elements: str
+    default: []
+  secret_name:
+    description: The Secret the chart reads.
+    type: str
+    default: app-secrets
+  secret_keys:
+    description: The keys it must have, none of them empty.
+    type: list
+    elements: str
+    default: []
+  pull_secret_name:
+    description: The image pull Secret (type C(kubernetes.io/dockerconfigjson)).
+    type: str
+    default: ghcr-pull-secret
+  quota_name:
+    description: The namespace's ResourceQuota checked for the rollout's peak.
+    type: str
+    default: environment-quota
+  surge:
+    description: Surge pods per Deployment during a rollout (the chart's C(maxSurge)).
+    type: int
+    default: 1
+  registry_url:
+    description: The registry's base URL.
+    type: str
+    default: https://ghcr.io
+  registry_username:
+    description: With it, every image's manifest is looked up before anything changes.
+    type: str
+    default: ""
+  registry_password:
+    description: The registry token (read access to packages).
+    type: str
+    default: ""
+  registry_validate_certs:
+    description: Verify the registry's TLS certificate.
+    type: bool
+    default: true
+  image_repositories:
+    description: The images' repositories in the registry (C(owner/hackathon-todo/frontend), ...).
+    type: list
+    elements: str
+    default: []
+  helm_binary:
+    description: The Helm binary.
+    type: str
+    default: helm
+  helm_timeout:
+    description: Helm's C(--timeout) (a Go duration).
+    type: str
+    default: 5m
+  history_max:
+    description: Revisions Helm keeps (C(--history-max)); release records follow it.
+    type: int
+    default: 10
+  rollout_timeout:
+    description: Seconds to wait, after Helm, for every rollout to complete.
+    type: int
+    default: 120
+  lock_name:
+    description: The Lease's name.
+    type: str
+    default: hackathon-todo-release
+  lock_holder:
+    description: This run's identity in the Lease (default C(user@host/<random>)).
+    type: str
+    default: ""
+  lock_ttl:
+    description: Seconds the lock stays valid without renewal; longer than O(helm_timeout).
+    type: int
+    default: 900
+  lock_wait:
+    description: Seconds to wait for another run's lock.
+    type: int
+    default: 600
+  lock_poll_interval:
+    description: Seconds between two looks at another run's lock.
+    type: float
+    default: 2.0
+  smoke:
+    description: The smoke checks after the rollout.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Run them.
+        type: bool
+        default: false
+      skip_reason:
+        description: What the report says when they do not run.
+        type: str
+        default: smoke checks are off
+      checks:
+        description: The checks (as O(hackathon_todo.deploy.smoke_check#module:checks)).
+        type: list
+        elements: dict
+        default: []
+      defaults:
+        description: Their defaults (as O(hackathon_todo.deploy.smoke_check#module:defaults)).
+        type: dict
+        default: {}
+      concurrency:
+        description: Checks run at once.
+        type: int
+        default: 8
+  report_path:
+    description: Where the report goes, without extension (C(.json) and C(.md) are written).
+    type: path
+  github_step_summary:
+    description: A file the Markdown report is appended to (GitHub Actions' C($GITHUB_STEP_SUMMARY)).
+    type: path
+  record_in_cluster:
+    description: Keep a ConfigMap per revision with the report.
+    type: bool
+    default: true
+notes:
+  - The module runs where the play's host runs; the report files are written there (the
+    collection's inventories use a local connection for the environments).
+seealso:
+  - module: hackathon_todo.deploy.release_lock
+  - module: hackathon_todo.deploy.smoke_check
+  - name: The release runbook
+    description: docs/runbooks/release.md in this collection.
+    link: https://github.com/hackathon-todo/hackathon-todo-deploy/blob/main/docs/runbooks/release.md
+"""
+
+EXAMPLES = r"""
+- name: Release v1.4.0 to staging
+  hackathon_todo.deploy.helm_release:
+    environment: staging
+    namespace: staging
+    release_name: todo-app-staging
+    image_tag: v1.4.0
+    chart_dir: "{{ playbook_dir }}/chart"
+    values_file: "{{ playbook_dir }}/chart/values-staging.yaml"
+    values:
+      global: {imageTag: v1.4.0}
+      ingress: {host: staging.todo.example.com}
+    secret_keys: [DATABASE_URL, BETTER_AUTH_SECRET]
+    report_path: reports/release-staging
+  register: release
+
+- name: Roll production back to the revision before the live one
+  hackathon_todo.deploy.helm_release:
+    environment: production
+    namespace: production
+    release_name: todo-app
+    operation: rollback
+    chart_dir: "{{ playbook_dir }}/chart"
+    values_file: "{{ playbook_dir }}/chart/values-production.yaml"
+"""
+
+RETURN = r"""
+outcome:
+  description: V(succeeded), V(unchanged), V(checked) (check mode), V(failed) or V(rolled back).
+  returned: always
+  type: str
+  sample: succeeded
+report:
+  description:
+    - The release report. C(environment), C(namespace), C(release), C(operation), C(outcome),
+      C(error), C(check_mode), C(chart), C(app_version_before), C(app_version),
+      C(app_version_live), C(revision_before), C(revision_after), C(images),
+      C(failed_deployments), C(recovery), C(lock) (C(holder), C(took_over_from), C(waited_s)),
+      C(smoke) (C(status), C(summary), C(checks)), C(messages), C(durations_s) (per phase and
+      C(total)), C(finished_at).
+  returned: always
+  type: dict
+report_markdown:
+  description: The report as Markdown.
+  returned: always
+  type: str
+msg:
+  description: What happened, in one line per step worth saying.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smoke
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
+    HAS_KUBERNETES,
+    KUBERNETES_IMPORT_ERROR,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._release import (
+    SUCCESS,
+    Release,
+)
+
+
+def argument_spec():
+    return dict(
+        environment=dict(type="str", required=True),
+        environments=dict(type="list", elements="str", default=[]),
+        namespace=dict(type="str", required=True),
+        release_name=dict(type="str", required=True),
+        operation=dict(type="str", choices=["release", "rollback"], default="release"),
+        image_tag=dict(type="str", default=""),
+        tag_pattern=dict(type="str", default=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+        require_immutable_tag=dict(type="bool", default=False),
+        immutable_tag_pattern=dict(
+            type="str",
+            default=r"^(v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?|sha-[0-9a-f]{7,40})$",
+        ),
+        rollback_revision=dict(type="int", default=0),
+        chart_dir=dict(type="path", required=True),
+        values_file=dict(type="path", required=True),
+        values=dict(type="dict", default={}),
+        extra_values=dict(type="dict", default={}),
+        kubeconfig=dict(type="path"),
+        context=dict(type="str"),
+        supported_minors=dict(type="list", elements="str", default=[]),
+        secret_name=dict(type="str", default="app-secrets"),
+        secret_keys=dict(type="list", elements="str", default=[], no_log=False),
+        pull_secret_name=dict(type="str", default="ghcr-pull-secret", no_log=False),
+        quota_name=dict(type="str", default="environment-quota"),
+        surge=dict(type="int", default=1),
+        registry_url=dict(type="str", default="https://ghcr.io"),
+        registry_username=dict(type="str", default=""),
+        registry_password=dict(type="str", default="", no_log=True),
+        registry_validate_certs=dict(type="bool", default=True),
+        image_repositories=dict(type="list", elements="str", default=[]),
+        helm_binary=dict(type="str", default="helm"),
+        helm_timeout=dict(type="str", default="5m"),
+        history_max=dict(type="int", default=10),
+        rollout_timeout=dict(type="int", default=120),
+        lock_name=dict(type="str", default="hackathon-todo-release"),
+        lock_holder=dict(type="str", default=""),
+        lock_ttl=dict(type="int", default=900),
+        lock_wait=dict(type="int", default=600),
+        lock_poll_interval=dict(type="float", default=2.0),
+        smoke=dict(
+            type="dict",
+            default={},
+            options=dict(
+                enabled=dict(type="bool", default=False),
+                skip_reason=dict(type="str", default="smoke checks are off"),
+                checks=dict(type="list", elements="dict", default=[]),
+                defaults=dict(type="dict", default={}),
+                concurrency=dict(type="int", default=8),
+            ),
+        ),
+        report_path=dict(type="path"),
+        github_step_summary=dict(type="path"),
+        record_in_cluster=dict(type="bool", default=True),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    smoke = module.params["smoke"] or {}
+    secrets = _smoke.secret_header_values(smoke)
+    module.no_log_values.update(secrets)
+
+    run = Release(
+        module.params,
+        lambda argv: module.run_command(argv),
+        check_mode=module.check_mode,
+        diff=module._diff,
+        warn=module.warn,
+    )
+    report = _smoke.redact(run.execute(), secrets)
+    result = dict(
+        changed=run.changed,
+        outcome=report["outcome"],
+        report=report,
+        report_markdown=_smoke.redact(run.markdown, secrets),
+    )
+    if run.diff and run.changed:
+        result["diff"] = run.diff
+    lines = list(report["messages"])
+    if report["outcome"] in SUCCESS:
+        module.exit_json(msg="\n".join(lines) or report["outcome"], **result)
+    module.fail_json(
+        msg="%s: %s %s: %s (revision live: %s)"
+        % (
+            report["environment"],
+            report["operation"],
+            report["outcome"],
+            report["error"],
+            report["revision_after"] or report["revision_before"],
+        ),
+        **result,
+    )
+
+
+if __name__ == "__main__":
+    main()
