@@ -168,6 +168,19 @@ class LeaseLock(object):
             raise Conflict()  # deleted meanwhile: start over
         return out
 
+    def _write(self, body, result, held, current, check_mode, create=False):
+        """Compare-and-swap `body`: the result, or None when another writer won (look again)."""
+        result["changed"] = True
+        if check_mode:
+            result.update(held=held, current_holder=current, lease=summary(body))
+            return result
+        try:
+            out = self._create(body) if create else self._replace(body)
+        except Conflict:
+            return None
+        result.update(held=held, current_holder=current, lease=summary(out))
+        return result
+
     def acquire(self, wait_timeout=300, poll_interval=2.0, check_mode=False, sleep=time.sleep):
         result = self.new_result()
         started = time.monotonic()
@@ -226,17 +239,12 @@ class LeaseLock(object):
                 stamp,
                 (lease or {}).get("metadata", {}).get("resourceVersion"),
             )
-            result["changed"] = True
-            if check_mode:
-                result.update(held=True, current_holder=self.holder, lease=summary(body))
-                return result
-            try:
-                out = self._replace(body) if lease is not None else self._create(body)
-            except Conflict:
+            done = self._write(body, result, True, self.holder, check_mode, create=lease is None)
+            if done is None:
                 continue  # lost a race: look again
-            result.update(held=True, current_holder=self.holder, lease=summary(out))
-            result["waited"] = round(time.monotonic() - started, 1)
-            return result
+            if not check_mode:
+                done["waited"] = round(time.monotonic() - started, 1)
+            return done
 
     def renew(self, check_mode=False):
         result = self.new_result()
@@ -262,16 +270,9 @@ class LeaseLock(object):
                 now(),
                 lease["metadata"]["resourceVersion"],
             )
-            result["changed"] = True
-            if check_mode:
-                result.update(held=True, current_holder=current, lease=summary(body))
-                return result
-            try:
-                out = self._replace(body)
-            except Conflict:
-                continue
-            result.update(held=True, current_holder=current, lease=summary(out))
-            return result
+            done = self._write(body, result, True, current, check_mode)
+            if done is not None:
+                return done
 
     def release(self, check_mode=False):
         result = self.new_result()
@@ -298,13 +299,6 @@ class LeaseLock(object):
                 None,
                 lease["metadata"]["resourceVersion"],
             )
-            result["changed"] = True
-            if check_mode:
-                result.update(held=False, current_holder="", lease=summary(body))
-                return result
-            try:
-                out = self._replace(body)
-            except Conflict:
-                continue
-            result.update(held=False, current_holder="", lease=summary(out))
-            return result
+            done = self._write(body, result, False, "", check_mode)
+            if done is not None:
+                return done

@@ -13,6 +13,7 @@ from tests.ansible_run import run_module
 from tests.testbed import TESTBED, versions
 
 FAIL_LABEL = "testbed.hackathon-todo.dev/readiness"
+STARTUP_LABEL = "testbed.hackathon-todo.dev/startup"
 
 
 @pytest.fixture
@@ -107,3 +108,35 @@ def test_labelled_pod_fails_readiness(kube_cluster, namespace):
         kube_cluster.kubectl("get", "deployment", "broken", "-n", namespace, "-o", "json").stdout
     )
     assert deploy["status"].get("availableReplicas", 0) == 0
+
+
+def _ready_at(kube_cluster, namespace, app, count, timeout=60) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = kube_cluster.kubectl("get", "pods", "-n", namespace, "-l", f"app={app}", "-o", "json")
+        pods = json.loads(out.stdout)["items"]
+        ready = [
+            p
+            for p in pods
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p.get("status", {}).get("conditions") or []
+            )
+        ]
+        if len(ready) == count:
+            return time.monotonic()
+        time.sleep(0.2)
+    raise AssertionError(f"{app}: {count} pods not Ready within {timeout} s")
+
+
+def test_startup_label_delays_readiness_like_a_kubelet(kube_cluster, namespace):
+    t0 = time.monotonic()
+    kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(_deployment("quick", namespace)))
+    quick = _ready_at(kube_cluster, namespace, "quick", 2) - t0
+    t0 = time.monotonic()
+    kube_cluster.kubectl(
+        "apply", "-f", "-", input=json.dumps(_deployment("slow", namespace, {STARTUP_LABEL: "6s"}))
+    )
+    slow = _ready_at(kube_cluster, namespace, "slow", 2) - t0
+    assert slow >= 6, f"Ready after {slow:.1f} s, before the 6 s start-up"
+    assert quick < slow - 3, (quick, slow)

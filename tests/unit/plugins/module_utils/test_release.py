@@ -1,0 +1,146 @@
+"""The pure parts of helm_release: value merging, input checks, rollout state, report text.
+
+The flow itself (Helm, the API server, the lock) is proven on the test bed by
+tests/integration/test_release_flow.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _release
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import HelmError
+
+INPUTS = {
+    "environment": "staging",
+    "environments": ["staging", "production"],
+    "operation": "release",
+    "image_tag": "v1.2.0",
+    "rollback_revision": 0,
+    "require_immutable_tag": False,
+    "tag_pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+    "immutable_tag_pattern": r"^(v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?|sha-[0-9a-f]{7,40})$",
+}
+
+
+def test_merge_is_helms_maps_merge_lists_replace():
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    out = _release.merge(base, {"a": {"c": [3]}, "e": {"f": 1}})
+    assert out == {"a": {"b": 1, "c": [3]}, "d": 1, "e": {"f": 1}}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}  # not modified in place
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({}, None),
+        ({"environment": "qa"}, 'unknown environment "qa": expected one of staging, production'),
+        ({"image_tag": ""}, "no image tag: run with -e image_tag=<tag>"),
+        ({"image_tag": "latest"}, 'malformed image tag "latest"'),
+        ({"image_tag": "v1..0 bad"}, 'malformed image tag "v1..0 bad"'),
+        ({"image_tag": "main", "require_immutable_tag": True}, "production takes only immutable"),
+        ({"image_tag": "sha-1a2b3c4", "require_immutable_tag": True}, None),
+        ({"operation": "rollback", "image_tag": ""}, None),
+        ({"operation": "rollback", "rollback_revision": -1}, "revision must be a number >= 0"),
+    ],
+)
+def test_inputs(change, message):
+    problem = _release.check_inputs({**INPUTS, **change})
+    if message is None:
+        assert problem is None
+    else:
+        assert message in problem
+
+
+def _deployment(name, want=2, **status):
+    full = {
+        "observedGeneration": 3,
+        "updatedReplicas": want,
+        "readyReplicas": want,
+        "availableReplicas": want,
+        "replicas": want,
+    }
+    full.update(status)
+    return {
+        "metadata": {"name": name, "generation": 3},
+        "spec": {"replicas": want},
+        "status": full,
+    }
+
+
+def test_a_rollout_is_complete_only_when_every_count_matches():
+    assert _release.rollout_incomplete([_deployment("ok")]) == []
+    cases = [
+        _deployment("stale", observedGeneration=2),  # controller has not seen the new spec
+        _deployment("updating", updatedReplicas=1),
+        _deployment("unready", readyReplicas=1),
+        _deployment("unavailable", availableReplicas=1),  # inside minReadySeconds
+        _deployment("old-pods-left", replicas=3),  # the surge pod's predecessor still runs
+    ]
+    assert _release.rollout_incomplete(cases) == [d["metadata"]["name"] for d in cases]
+
+
+def test_images_of_reads_deployments_only():
+    rendered = [
+        {"kind": "Service"},
+        {
+            "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"image": "b:1"}, {"image": "a:1"}]}}},
+        },
+    ]
+    listed = [{"spec": {"template": {"spec": {"containers": [{"image": "c:1"}]}}}}]  # no kind
+    assert _release.images_of(rendered) == ["a:1", "b:1"]
+    assert _release.images_of(listed) == ["c:1"]
+
+
+def test_secret_digest_changes_with_any_value_and_ignores_key_order():
+    a = _release.secret_digest({"A": "eA==", "B": "eQ=="})
+    assert a == _release.secret_digest({"B": "eQ==", "A": "eA=="})
+    assert a != _release.secret_digest({"A": "eA==", "B": "eg=="})
+
+
+def test_helm_error_names_the_deployments_that_never_got_ready():
+    err = HelmError(
+        "upgrade",
+        1,
+        "",
+        "w: Deployment is not ready: staging/todo-app-staging-frontend. 0 out of 1 expected\n"
+        "w: Deployment is not ready: staging/todo-app-staging-frontend. 0 out of 1 expected\n"
+        "w: Deployment is not ready: staging/todo-app-staging-mcp. 0 out of 1 expected\n"
+        "Error: UPGRADE FAILED: release todo-app-staging failed, and has been rolled back\n",
+    )
+    assert err.not_ready() == ["staging/todo-app-staging-frontend", "staging/todo-app-staging-mcp"]
+    assert err.errors().startswith("Error: UPGRADE FAILED")
+
+
+def test_markdown_report_says_outcome_why_and_smoke():
+    report = {
+        "operation": "release",
+        "release": "todo-app",
+        "environment": "production",
+        "outcome": "rolled back",
+        "check_mode": False,
+        "namespace": "production",
+        "chart": "hackathon-todo-1.0.0",
+        "app_version_before": "v1.0.0",
+        "app_version": "v1.1.0",
+        "app_version_live": "v1.0.0",
+        "revision_before": 4,
+        "revision_after": 6,
+        "images": ["ghcr.io/o/hackathon-todo/frontend:v1.0.0"],
+        "smoke": {
+            "status": "failed",
+            "summary": "1 of 1 smoke check failed",
+            "checks": [{"name": "health", "passed": False, "status": 500, "error": "HTTP 500"}],
+        },
+        "durations_s": {"preflight": 1.0, "total": 9.5},
+        "failed_deployments": [],
+        "recovery": "",
+        "lock": {"took_over_from": "ci@runner/1"},
+        "error": "the smoke checks failed",
+    }
+    md = _release.render_markdown(report)
+    assert "### Release of `todo-app` in production: **rolled back**" in md
+    assert "| revision | 4 → 6 |" in md
+    assert "taken over from stale holder ci@runner/1" in md
+    assert "**Why:** the smoke checks failed" in md
+    assert "| health | False | 500 | HTTP 500 |" in md
