@@ -30,8 +30,8 @@ import socket
 import tempfile
 import time
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.six.moves.urllib.parse import quote
+from urllib.error import HTTPError
+from urllib.parse import quote
 from ansible.module_utils.urls import open_url
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smoke
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import (

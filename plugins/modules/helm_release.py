@@ -12,7 +12,7 @@ DOCUMENTATION = r"""
 ---
 module: helm_release
 short_description: Release the app chart to one environment, or leave it exactly as it was
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - One release (O(operation=release)) or rollback (O(operation=rollback)) of the hackathon-todo
     chart to one environment, in one process, in this order.
@@ -347,7 +347,7 @@ def argument_spec():
         kubeconfig=dict(type="path"),
         context=dict(type="str"),
         supported_minors=dict(type="list", elements="str", default=[]),
-        secret_name=dict(type="str", default="app-secrets"),
+        secret_name=dict(type="str", default="app-secrets", no_log=False),
         secret_keys=dict(type="list", elements="str", default=[], no_log=False),
         pull_secret_name=dict(type="str", default="ghcr-pull-secret", no_log=False),
         quota_name=dict(type="str", default="environment-quota"),
