@@ -745,7 +745,9 @@ class Release(object):
     # -- 4. verify and smoke -----------------------------------------------------------------
     def verify(self):
         p = self.p
-        deadline = time.monotonic() + (p["rollout_timeout"] if self.helm_ran else 0)
+        # After Helm, and on a no-op too (an HPA may be scaling): wait up to rollout_timeout.
+        # Check mode looks once.
+        deadline = time.monotonic() + (0 if self.check_mode else p["rollout_timeout"])
         while True:
             deployments = self._deployments()
             incomplete = rollout_incomplete(deployments)
