@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, hackathon-todo maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Helm CLI, for one release in one namespace (the real binary; no Go library bindings)."""
+"""The Helm 4 CLI, for one release in one namespace (the real binary; no Go library bindings)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,8 +10,14 @@ __metaclass__ = type
 import json
 import re
 
-# `helm upgrade --wait --debug` names what it waited for in vain
-_NOT_READY = re.compile(r"(?:Deployment is not ready|deployment is not ready): ([^\s]+?)\.? ")
+# Helm 4's kstatus watcher: a resource is ready when its status is Current, for a Deployment a
+# complete rollout (updated, ready and available replicas at the desired count, no old pod left).
+# Helm 3's `--wait` counted Ready pods only. Named explicitly: a bare `--wait` means `watcher` too.
+WAIT = "--wait=watcher"
+
+# What the watcher gave up on, one line per resource in Helm's error (and in its WARN log line):
+#   resource Deployment/staging/todo-app-staging-mcp not ready. status: InProgress, message: ...
+_NOT_READY = re.compile(r"resource Deployment/([^/\s]+/[^/\s]+) not ready\b")
 
 
 class HelmError(Exception):
@@ -25,11 +31,13 @@ class HelmError(Exception):
         )
 
     def errors(self):
-        """Helm's `Error: ...` lines."""
-        return " ".join(re.findall(r"^Error: .*$", self.err, flags=re.M))[:800]
+        """Helm's error: the `Error: ...` line and the lines after it (Helm 4 joins the errors of
+        several resources with newlines), on one line."""
+        m = re.search(r"^Error: .*", self.err, flags=re.M | re.S)
+        return " ".join(m.group(0).split())[:800] if m else ""
 
     def not_ready(self):
-        """The objects `--wait` gave up on (namespace/name), in order, once each."""
+        """The Deployments the watcher gave up on (namespace/name), in order, once each."""
         seen = []
         for name in _NOT_READY.findall(self.err + "\n" + self.out):
             if name not in seen:
@@ -55,6 +63,12 @@ class Helm(object):
         if rc not in ok_rc:
             raise HelmError(action, rc, out, err)
         return rc, out, err
+
+    def version(self):
+        """The client's version (v4.3.1), and its major number (4; 0 when it says none)."""
+        out = self.run("version", ["version", "--template", "{{.Version}}"])[1].strip()
+        m = re.match(r"v?(\d+)\.", out)
+        return out, int(m.group(1)) if m else 0
 
     def history(self, limit=20):
         """Revisions, oldest first; [] when the release does not exist."""
@@ -95,22 +109,21 @@ class Helm(object):
         for f in values_files:
             args += ["-f", f]
         args += [
-            "--atomic",
-            "--wait",
+            "--rollback-on-failure",
+            WAIT,
             "--timeout",
             timeout,
             "--history-max",
             str(history_max),
-            "--debug",
         ]
         return self.run("upgrade", args + self.conn)
 
     def rollback(self, revision, timeout, history_max):
-        args = ["rollback", self.release, str(revision), "--wait", "--timeout", timeout]
+        args = ["rollback", self.release, str(revision), WAIT, "--timeout", timeout]
         args += ["--history-max", str(history_max)]
         return self.run("rollback", args + self.conn)
 
     def uninstall(self, timeout):
         return self.run(
-            "uninstall", ["uninstall", self.release, "--wait", "--timeout", timeout, *self.conn]
+            "uninstall", ["uninstall", self.release, WAIT, "--timeout", timeout, *self.conn]
         )

@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One release (or rollback) of the app chart to one environment, in one process.
 
-preflight (reads only) -> lock -> recover a pending release -> helm upgrade --atomic --wait ->
-rollout complete -> smoke checks (a failure rolls back) -> give up the lock -> report.
+preflight (reads only) -> lock -> recover a pending release -> helm upgrade --rollback-on-failure
+--wait=watcher (Helm 4) -> rollout complete -> smoke checks (a failure rolls back) -> give up the
+lock -> report.
 
 Every preflight failure raises `Refused`: its message starts with "Nothing was changed." and
-nothing has been written. Later failures leave the previous revision live (Helm's --atomic, or
-our rollback after failed smoke checks) and the report says which.
+nothing has been written. Later failures leave the previous revision live (Helm's
+--rollback-on-failure, or our rollback after failed smoke checks) and the report says which.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -334,6 +335,13 @@ class Release(object):
             p["context"],
             p["helm_binary"],
         )
+        helm_version, major = self.helm.version()
+        if major < 4:
+            raise Refused(
+                "%s is Helm %s; this module runs Helm 4 (--rollback-on-failure, --wait=watcher): "
+                "install Helm 4 (testbed/versions.env HELM_VERSION) or point helm_binary at it"
+                % (p["helm_binary"], helm_version or "of an unknown version")
+            )
         self.check_namespace_and_secrets()
         self.read_history()
         if p["operation"] == "release":
@@ -711,8 +719,8 @@ class Release(object):
             self.failed_deployments = exc.not_ready()
             status = self._note_live()
             raise Failed(
-                "helm upgrade failed and --atomic rolled %s back to the previous revision (now "
-                "revision %s, status %s). %sHelm said: %s"
+                "helm upgrade failed and --rollback-on-failure rolled %s back to the previous revision "
+                "(now revision %s, status %s). %sHelm said: %s"
                 % (
                     p["release_name"],
                     self.revision_after,
