@@ -179,7 +179,7 @@ options:
     elements: str
     default: []
   helm_binary:
-    description: The Helm binary.
+    description: The Helm binary (Helm 4; an older one is refused before anything changes).
     type: str
     default: helm
   helm_timeout:
