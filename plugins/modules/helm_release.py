@@ -393,7 +393,7 @@ def main():
 
     run = Release(
         module.params,
-        lambda argv: module.run_command(argv),
+        module.run_command,
         check_mode=module.check_mode,
         diff=module._diff,
         warn=module.warn,
