@@ -1,4 +1,4 @@
-"""Shared pytest configuration: the test bed fixtures and the API stand-ins' fixtures are available
-to every tier."""
+"""Shared pytest configuration: the test bed fixtures, the API stand-ins' fixtures and the
+redpanda_* tests' connection fixtures are available to every tier."""
 
-pytest_plugins = ["tests.testbed", "tests.standins.digitalocean_api"]
+pytest_plugins = ["tests.testbed", "tests.standins.digitalocean_api", "tests.redpanda_support"]

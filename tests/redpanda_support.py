@@ -1,6 +1,8 @@
 """Helpers for the redpanda_* integration tests: module arguments for the test bed broker, and
-independent reads of the broker's state with confluent-kafka (never through our modules), so a
-test checks what really happened on the broker.
+independent reads (and hand-made changes) of the broker's state with confluent-kafka (never
+through our modules), so a test checks what really happened on the broker.
+
+Its fixtures ``conn`` and ``admin`` are registered as a pytest plugin by tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ import contextlib
 import time
 import uuid
 
+import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import (
+    AclBinding,
     AclBindingFilter,
     AclOperation,
     AclPermissionType,
@@ -41,8 +45,31 @@ def connection(kafka_broker, **overrides) -> dict:
     return args
 
 
+def inventory_vars(kafka_broker) -> dict:
+    """The same connection as inventory variables (group_vars/all/redpanda.yml), for playbooks."""
+    return {
+        "redpanda_bootstrap_servers": [kafka_broker.bootstrap_servers],
+        "redpanda_security_protocol": kafka_broker.security_protocol,
+        "redpanda_sasl_mechanism": "SCRAM-SHA-512",
+        "redpanda_admin_user": kafka_broker.admin_user,
+        "redpanda_admin_password": kafka_broker.admin_password,
+    }
+
+
 def admin_client(kafka_broker) -> AdminClient:
     return AdminClient(kafka_broker.client_config(log_level=0))
+
+
+@pytest.fixture
+def conn(kafka_broker):
+    """connection() for the test bed broker (or the one the test module overrides it with)."""
+    return connection(kafka_broker)
+
+
+@pytest.fixture
+def admin(kafka_broker):
+    """An independent confluent-kafka admin client of the same broker."""
+    return admin_client(kafka_broker)
 
 
 def topics_on_broker(admin: AdminClient, names) -> dict:
@@ -112,6 +139,22 @@ def acls_of(admin: AdminClient, principal: str) -> set[tuple]:
         )
         for b in found
     }
+
+
+def allow_on_topic(admin: AdminClient, principal: str, topic: str, operation: AclOperation) -> None:
+    """An ACL made by hand, as an operator would outside Ansible: allow one operation on one
+    topic (literal name) from any host."""
+    binding = AclBinding(
+        ResourceType.TOPIC,
+        topic,
+        ResourcePatternType.LITERAL,
+        principal,
+        "*",
+        operation,
+        AclPermissionType.ALLOW,
+    )
+    for fut in admin.create_acls([binding]).values():
+        fut.result(timeout=20)
 
 
 def delete_acls_of(admin: AdminClient, *principals: str) -> None:

@@ -34,21 +34,16 @@ author:
   - hackathon-todo platform team (@hackathon-todo)
 version_added: 0.1.0
 extends_documentation_fragment:
+  - hackathon_todo.deploy.attributes
   - hackathon_todo.deploy.digitalocean
 attributes:
   check_mode:
-    description:
-      Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Only C(GET) requests are sent; the result lists the changes a real run would make.
   diff_mode:
-    description:
-      Will return details on what has changed (or possibly needs changing in check_mode), when
-      in diff mode.
     support: full
     details: Before and after of the declared fields (never the kubeconfig content).
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   name:

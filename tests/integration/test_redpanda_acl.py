@@ -3,33 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from confluent_kafka.admin import (
-    AclBinding,
-    AclOperation,
-    AclPermissionType,
-    ResourcePatternType,
-    ResourceType,
-)
+from confluent_kafka.admin import AclOperation
 
 from tests.ansible_run import run_module
-from tests.redpanda_support import (
-    acls_of,
-    admin_client,
-    assert_no_secrets,
-    connection,
-    delete_acls_of,
-    tag,
-)
-
-
-@pytest.fixture
-def conn(kafka_broker):
-    return connection(kafka_broker)
-
-
-@pytest.fixture
-def admin(kafka_broker):
-    return admin_client(kafka_broker)
+from tests.redpanda_support import acls_of, allow_on_topic, assert_no_secrets, delete_acls_of, tag
 
 
 @pytest.fixture
@@ -38,20 +15,6 @@ def principals(admin):
     names = [f"User:rp-acl-app-{t}", f"User:rp-acl-other-{t}"]
     yield names
     delete_acls_of(admin, *names)
-
-
-def create_directly(admin, principal, topic, operation):
-    binding = AclBinding(
-        ResourceType.TOPIC,
-        topic,
-        ResourcePatternType.LITERAL,
-        principal,
-        "*",
-        operation,
-        AclPermissionType.ALLOW,
-    )
-    for fut in admin.create_acls([binding]).values():
-        fut.result(timeout=20)
 
 
 def test_create_unchanged_change_delete(conn, admin, principals):
@@ -185,8 +148,8 @@ def test_exclusive_removes_the_stray_acl_and_nothing_else(conn, admin, principal
     )
     assert run_module("redpanda_acl", declared).changed
     # someone adds an ACL by hand for the app, and one for another principal
-    create_directly(admin, app, "rp-acl-payroll", AclOperation.READ)
-    create_directly(admin, other, "rp-acl-payroll", AclOperation.READ)
+    allow_on_topic(admin, app, "rp-acl-payroll", AclOperation.READ)
+    allow_on_topic(admin, other, "rp-acl-payroll", AclOperation.READ)
 
     run = run_module("redpanda_acl", declared, diff=True)
     assert run.changed and run.result["created"] == []

@@ -13,16 +13,19 @@ import re
 
 import pytest
 from confluent_kafka import KafkaError
+from confluent_kafka.admin import AclOperation
 
 from tests.ansible_run import ROOT, run_playbook
 from tests.redpanda_support import (
     acls_of,
     admin_client,
+    allow_on_topic,
     assert_no_secrets,
     consume,
     delete_acls_of,
     delete_scram_users,
     delete_topics,
+    inventory_vars,
     produce,
     scram_users,
     tag,
@@ -41,6 +44,22 @@ def layout_playbook() -> str:
     match = re.search(re.escape(begin) + r"\s*```yaml\n(.*?)```\s*" + re.escape(end), doc, re.S)
     assert match, "docs/redpanda.md lost its redpanda-layout.yml block"
     return match.group(1)
+
+
+def layout_vars(kafka_broker, directory, passwords: dict):
+    """The playbook's variables for the broker, written to a file for `-e @file`."""
+    extra = directory / "vars.json"
+    extra.write_text(
+        json.dumps(
+            {
+                **inventory_vars(kafka_broker),
+                "redpanda_user_backend": "kafka",  # the test bed is Apache Kafka
+                "redpanda_app_mechanism": "SCRAM-SHA-512",
+                **passwords,
+            }
+        )
+    )
+    return extra
 
 
 def clean(admin):
@@ -68,21 +87,7 @@ def layout(kafka_broker, tmp_path_factory):
         "production_todo_app_redpanda_password": "prod-" + tag(),
         "staging_todo_app_redpanda_password": "stag-" + tag(),
     }
-    extra = tmp / "vars.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "redpanda_bootstrap_servers": [kafka_broker.bootstrap_servers],
-                "redpanda_security_protocol": kafka_broker.security_protocol,
-                "redpanda_sasl_mechanism": "SCRAM-SHA-512",
-                "redpanda_admin_user": kafka_broker.admin_user,
-                "redpanda_admin_password": kafka_broker.admin_password,
-                "redpanda_user_backend": "kafka",  # the test bed is Apache Kafka
-                "redpanda_app_mechanism": "SCRAM-SHA-512",
-                **secrets,
-            }
-        )
-    )
+    extra = layout_vars(kafka_broker, tmp, secrets)
     first = run_playbook(playbook, "-i", "localhost,", "-e", f"@{extra}", "--diff", "-vvvv")
     second = run_playbook(playbook, "-i", "localhost,", "-e", f"@{extra}")
     yield {
@@ -194,48 +199,22 @@ def test_production_account_is_denied_staging(layout, kafka_broker, topic):
 
 def test_a_hand_made_grant_is_removed_by_the_next_run(layout, kafka_broker, tmp_path):
     """exclusive: an ACL added outside the playbook does not survive the next run."""
-    from confluent_kafka.admin import (
-        AclBinding,
-        AclOperation,
-        AclPermissionType,
-        ResourcePatternType,
-        ResourceType,
-    )
-
     admin = layout["admin"]
     assert produce(kafka_broker, "production-todo-app", layout["prod"], "task-events") is None
-    stray = AclBinding(
-        ResourceType.TOPIC,
-        "task-events",
-        ResourcePatternType.LITERAL,
-        "User:staging-todo-app",
-        "*",
-        AclOperation.READ,
-        AclPermissionType.ALLOW,
-    )
-    for fut in admin.create_acls([stray]).values():
-        fut.result(timeout=20)
+    allow_on_topic(admin, "User:staging-todo-app", "task-events", AclOperation.READ)
     assert (
         consume(kafka_broker, "staging-todo-app", layout["stag"], "task-events", "staging-sneaky")
         == b"hello"
     )
     playbook = tmp_path / "redpanda-layout.yml"
     playbook.write_text(layout_playbook())
-    extra = tmp_path / "vars.json"
-    extra.write_text(
-        json.dumps(
-            {
-                "redpanda_bootstrap_servers": [kafka_broker.bootstrap_servers],
-                "redpanda_security_protocol": kafka_broker.security_protocol,
-                "redpanda_sasl_mechanism": "SCRAM-SHA-512",
-                "redpanda_admin_user": kafka_broker.admin_user,
-                "redpanda_admin_password": kafka_broker.admin_password,
-                "redpanda_user_backend": "kafka",
-                "redpanda_app_mechanism": "SCRAM-SHA-512",
-                "production_todo_app_redpanda_password": layout["prod"],
-                "staging_todo_app_redpanda_password": layout["stag"],
-            }
-        )
+    extra = layout_vars(
+        kafka_broker,
+        tmp_path,
+        {
+            "production_todo_app_redpanda_password": layout["prod"],
+            "staging_todo_app_redpanda_password": layout["stag"],
+        },
     )
     run = run_playbook(playbook, "-i", "localhost,", "-e", f"@{extra}")
     assert run.returncode == 0 and "ACLs: 0 created, 1 deleted" in run.stdout

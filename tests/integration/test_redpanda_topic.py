@@ -9,24 +9,12 @@ import pytest
 
 from tests.ansible_run import run_module
 from tests.redpanda_support import (
-    admin_client,
     assert_no_secrets,
-    connection,
     delete_topics,
     tag,
     topics_on_broker,
     wait_topics_gone,
 )
-
-
-@pytest.fixture
-def conn(kafka_broker):
-    return connection(kafka_broker)
-
-
-@pytest.fixture
-def admin(kafka_broker):
-    return admin_client(kafka_broker)
 
 
 @pytest.fixture

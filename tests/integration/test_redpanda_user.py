@@ -11,10 +11,8 @@ import pytest
 
 from tests.ansible_run import run_module
 from tests.redpanda_support import (
-    admin_client,
     assert_no_secrets,
     can_login,
-    connection,
     delete_scram_users,
     scram_users,
     tag,
@@ -30,16 +28,6 @@ def actions(run):
 # --------------------------------------------------------------------------------------------
 # kafka backend, real broker
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def conn(kafka_broker):
-    return connection(kafka_broker)
-
-
-@pytest.fixture
-def admin(kafka_broker):
-    return admin_client(kafka_broker)
 
 
 @pytest.fixture

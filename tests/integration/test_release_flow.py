@@ -245,6 +245,27 @@ def test_failing_smoke_check_rolls_back(release, kube_cluster, failing_endpoint)
     assert now["status"] == "deployed" and now["app_version"] == "v1.1.0"
 
 
+@pytest.mark.parametrize(("path", "ok"), [("/health", True), ("/status/503", False)])
+def test_smoke_playbook_alone(failing_endpoint, path, ok):
+    """smoke.yml runs the release's smoke checks alone (a local HTTPS stand-in for the host)."""
+    extra = {
+        "app_release_smoke": True,
+        "app_release_smoke_base_url": failing_endpoint["url"],
+        "app_release_smoke_health_path": path,
+        "app_release_smoke_http_url": "",
+        "app_release_smoke_ca_path": failing_endpoint["ca"],
+        "app_release_smoke_issuer": "Hackathon Test",
+        "app_release_smoke_deadline": 0,
+    }
+    proc = run_playbook("smoke.yml", "-e", f"target={ENV}", "-e", json.dumps(extra))
+    if ok:
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert "staging: smoke checks passed — 1 of 1 smoke check passed" in proc.stdout
+    else:
+        assert proc.returncode != 0
+        assert "staging: smoke checks failed" in proc.stdout and "503" in proc.stdout
+
+
 def test_two_releases_at_once(release, kube_cluster):
     results = {}
 

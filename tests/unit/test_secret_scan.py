@@ -147,18 +147,18 @@ def test_plaintext_vault_file_is_caught_and_encrypted_ones_are_not(tmp_path):
     repo = _repo(
         tmp_path,
         {
-            "inventories/production/group_vars/all/vault.yml": "---\nvault_openai_api_key: "
+            "inventories/production/host_vars/production/vault.yml": "---\nvault_openai_api_key: "
             + secrets.token_urlsafe(24)
             + "\n",
-            "inventories/staging/group_vars/all/vault.yml": encrypted.read_text(),
-            "inventories/local/group_vars/all/vault.yml": "---\n" + inline,
+            "inventories/staging/host_vars/staging/vault.yml": encrypted.read_text(),
+            "inventories/local/host_vars/staging/vault.yml": "---\n" + inline,
         },
     )
     rc, findings, _output = _scan(repo)
     assert rc != 0
     flagged = {(f["RuleID"], f["File"]) for f in findings}
     assert flagged == {
-        ("ansible-vault-plaintext", "inventories/production/group_vars/all/vault.yml")
+        ("ansible-vault-plaintext", "inventories/production/host_vars/production/vault.yml")
     }, flagged
 
 

@@ -20,8 +20,6 @@ SERVICES = ["frontend", "backend", "mcp", "notification", "sse-gateway"]
 
 # The entry points at the repository root that workflows and AWX templates may run.
 ENTRY_POINTS = {"bootstrap.yml", "release.yml", "rollback.yml", "smoke.yml", "drift.yml"}
-# Written in parallel (issue 7); checked for existence as soon as they are in the tree.
-PENDING_ENTRY_POINTS = {"release.yml", "rollback.yml", "smoke.yml", "drift.yml"}
 
 # Every third-party action, one pin each. Each SHA was read from the action's own repository
 # (`git rev-parse <tag>^{commit}` in a mirror of it) and seen with the same tag in public
@@ -148,7 +146,6 @@ def _playbook_calls():
 def test_every_playbook_run_names_an_entry_point_and_an_inventory_that_exist():
     calls = list(_playbook_calls())
     assert calls, "no workflow runs a playbook"
-    missing = []
     for path, job, line in calls:
         words = line.split()
         playbook = words[1]
@@ -156,11 +153,7 @@ def test_every_playbook_run_names_an_entry_point_and_an_inventory_that_exist():
         assert "-i" in words, f"{path.name}: {job}: no explicit inventory: {line}"
         inventory = words[words.index("-i") + 1]
         assert (ROOT / inventory / "hosts.yml").exists(), f"{path.name}: no inventory {inventory}"
-        if not (ROOT / playbook).exists():
-            assert playbook in PENDING_ENTRY_POINTS, f"{path.name}: {playbook} does not exist"
-            missing.append(playbook)
-    if missing:
-        pytest.skip(f"entry points not in this tree yet (issue 7): {sorted(set(missing))}")
+        assert (ROOT / playbook).exists(), f"{path.name}: {job}: {playbook} does not exist"
 
 
 def test_deploys_queue_per_environment_behind_their_environment():
