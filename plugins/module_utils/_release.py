@@ -19,7 +19,6 @@ __metaclass__ = type
 import base64
 import binascii
 import concurrent.futures
-import copy
 import datetime
 import getpass
 import hashlib
@@ -38,6 +37,8 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smok
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import (
     Helm,
     HelmError,
+    merge,
+    release_diff,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
     Kube,
@@ -80,17 +81,6 @@ class Refused(Exception):
 
 class Failed(Exception):
     """The release failed after preflight; the message says what is live now."""
-
-
-def merge(base, override):
-    """Helm's (and Ansible's recursive combine's) merge: maps merge, everything else replaces."""
-    out = copy.deepcopy(base) if isinstance(base, dict) else {}
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def secret_digest(data):
@@ -427,26 +417,16 @@ class Release(object):
                 and live_values == desired
             )
         if self.want_diff:
-            self.diff = {
-                "before_header": "%s revision %s" % (p["release_name"], self.revision_before),
-                "after_header": "%s %s" % (p["release_name"], p["image_tag"]),
-                "before": json.dumps(
-                    {
-                        "chart": self.last.get("chart", ""),
-                        "app_version": self.last.get("app_version", ""),
-                        "values": live_values,
-                    },
-                    indent=2,
-                    sort_keys=True,
-                )
-                + "\n",
-                "after": json.dumps(
-                    {"chart": chart, "app_version": p["image_tag"], "values": desired},
-                    indent=2,
-                    sort_keys=True,
-                )
-                + "\n",
-            }
+            self.diff = release_diff(
+                "%s revision %s" % (p["release_name"], self.revision_before),
+                {
+                    "chart": self.last.get("chart", ""),
+                    "app_version": self.last.get("app_version", ""),
+                    "values": live_values,
+                },
+                "%s %s" % (p["release_name"], p["image_tag"]),
+                {"chart": chart, "app_version": p["image_tag"], "values": desired},
+            )
 
     def render_and_dry_run(self):
         """Package (appVersion = tag), render, server-side dry run, quota."""
