@@ -161,8 +161,10 @@ def test_pending_release_is_refused_with_the_fix(bed, kube_cluster):
     live = history(kube_cluster)[-1]["revision"]
     env = {**os.environ, "KUBECONFIG": str(kube_cluster.kubeconfig)}
     proc = subprocess.Popen(
-        ["helm", "upgrade", RELEASE, charts["0.2.0"], "-n", NS, "--set", "stuck=true"]
-        + ["--wait=watcher", "--timeout", "5m"],
+        [
+            *("helm", "upgrade", RELEASE, charts["0.2.0"], "-n", NS, "--set", "stuck=true"),
+            *("--wait=watcher", "--timeout", "5m"),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
