@@ -6,7 +6,8 @@
 Needs the bed up and bootstrapped (`make testbed-up && ansible-playbook bootstrap.yml`) and a
 first release of the environment. Each round:
 
-1. bare Helm: `helm upgrade --install --atomic --wait` of the same packaged chart with the same
+1. bare Helm 4: `helm upgrade --install --rollback-on-failure --wait=watcher` (what release.yml
+   runs; a bare `--wait` is the same strategy) of the same packaged chart with the same
    values release.yml used last (its `helm get values`), with a new image tag, so a real rollout
    happens;
 2. `ansible-playbook release.yml -e image_tag=<new tag>`: preflight, lock, the same Helm command,
@@ -95,7 +96,8 @@ def main() -> None:
         vfile.write_text(json.dumps(values))
         sh("helm", "package", str(chart), "--app-version", tag, "-d", tmp)
         tgz = next(pathlib.Path(tmp).glob("*.tgz"))
-        upgrade = ["helm", "upgrade", "--install", name, str(tgz), "-n", env, "--atomic", "--wait"]
+        upgrade = ["helm", "upgrade", "--install", name, str(tgz), "-n", env]
+        upgrade += ["--rollback-on-failure", "--wait=watcher"]
         upgrade += ["--timeout", "5m", "--history-max", "10", "-f", str(vfile)]
         took = timed(lambda: sh(*upgrade, "--kubeconfig", kubeconfig))
         tgz.unlink()
@@ -135,7 +137,8 @@ def main() -> None:
         "Pod start-up is what the simulated kubelet takes from scheduling to Ready (label "
         "`testbed.hackathon-todo.dev/startup`, same for both runs).",
         "",
-        "| pod start-up | bare `helm upgrade --install --atomic --wait` | `release.yml` "
+        "| pod start-up | bare `helm upgrade --install --rollback-on-failure --wait=watcher` "
+        "| `release.yml` "
         "(new tag) | ratio (goal ≤ 1.3) | of which Helm / verify | no-op `release.yml` "
         "| no-op ratio (goal ≤ 0.3) |",
         "|---|---|---|---|---|---|---|",

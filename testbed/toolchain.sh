@@ -107,19 +107,14 @@ build_metrics_server() {
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
   cp -r "$dir/manifests/base" "$1/manifests"; chmod -R u+w "$1/manifests"
 }
-# Like upstream's Makefile, tell Helm which Kubernetes it was built against (the minor of its
-# k8s.io/client-go): `helm template` and `helm lint` assume that version when no cluster is
-# asked, for Chart.yaml kubeVersion and the deprecated-API checks. Left unset, it is v1.20.
+# Helm 4 (helm.sh/helm/v4). Its version is set like upstream's Makefile does. The Kubernetes
+# version that `helm template` and `helm lint` assume when no cluster is asked (Chart.yaml
+# kubeVersion, deprecated-API checks) needs no flag any more: Helm 4 reads its k8s.io/client-go
+# version from the binary's embedded build info (pkg/chart/common/capabilities.go), which
+# `go install` records. Helm 3 took it from -X ...chartutil.k8sVersionMinor and was v1.20 without.
 build_helm() {
-  local v=$HELM_VERSION gomod minor   # $2 is the slot's name: the version and the recipe
-  gomod=$(cd "$1" && go mod download -json "helm.sh/helm/v3@$v" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
-  minor=$(awk '$1=="k8s.io/client-go" {split($2, v, "."); print v[2]; exit}' "$gomod")
-  local ld="-X helm.sh/helm/v3/internal/version.version=$v"
-  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
-    ld+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
-  done
-  go_install "$1" "helm.sh/helm/v3/cmd/helm@$v" "$ld"
+  local v=$HELM_VERSION   # $2 is the slot's name: the version and the recipe
+  go_install "$1" "helm.sh/helm/v4/cmd/helm@$v" "-X helm.sh/helm/v4/internal/version.version=$v"
 }
 # Slots named after a recipe as well as a version are rebuilt when the recipe changes.
 recipe() { declare -f "$@" | sha256sum | cut -c1-8; }

@@ -12,7 +12,7 @@ short_description: Where Helm should take a platform component's chart from
 version_added: 0.1.0
 description:
   - Turns a component declaration (C(chart), C(repo), C(version), optional C(source)) into the
-    C(chart_ref), C(chart_repo_url) and C(chart_version) arguments of M(kubernetes.core.helm).
+    C(chart_ref), C(chart_repo_url) and C(chart_version) arguments of M(hackathon_todo.deploy.helm_chart).
   - A C(source) that is an C(oci://) reference or a local path (directory or C(.tgz)) wins.
   - Otherwise, when O(repository) is set (air-gapped mode, one repository that serves every
     pinned chart), the chart is taken from it; else from the component's upstream C(repo).
@@ -31,7 +31,7 @@ options:
 
 EXAMPLES = r"""
 - name: Install cert-manager from wherever the inventory says
-  kubernetes.core.helm:
+  hackathon_todo.deploy.helm_chart:
     name: cert-manager
     release_namespace: cert-manager
     chart_ref: "{{ src.chart_ref }}"

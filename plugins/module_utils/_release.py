@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One release (or rollback) of the app chart to one environment, in one process.
 
-preflight (reads only) -> lock -> recover a pending release -> helm upgrade --atomic --wait ->
-rollout complete -> smoke checks (a failure rolls back) -> give up the lock -> report.
+preflight (reads only) -> lock -> recover a pending release -> helm upgrade --rollback-on-failure
+--wait=watcher (Helm 4) -> rollout complete -> smoke checks (a failure rolls back) -> give up the
+lock -> report.
 
 Every preflight failure raises `Refused`: its message starts with "Nothing was changed." and
-nothing has been written. Later failures leave the previous revision live (Helm's --atomic, or
-our rollback after failed smoke checks) and the report says which.
+nothing has been written. Later failures leave the previous revision live (Helm's
+--rollback-on-failure, or our rollback after failed smoke checks) and the report says which.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +19,6 @@ __metaclass__ = type
 import base64
 import binascii
 import concurrent.futures
-import copy
 import datetime
 import getpass
 import hashlib
@@ -37,6 +37,8 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smok
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import (
     Helm,
     HelmError,
+    merge,
+    release_diff,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
     Kube,
@@ -79,17 +81,6 @@ class Refused(Exception):
 
 class Failed(Exception):
     """The release failed after preflight; the message says what is live now."""
-
-
-def merge(base, override):
-    """Helm's (and Ansible's recursive combine's) merge: maps merge, everything else replaces."""
-    out = copy.deepcopy(base) if isinstance(base, dict) else {}
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def secret_digest(data):
@@ -334,6 +325,13 @@ class Release(object):
             p["context"],
             p["helm_binary"],
         )
+        helm_version, major = self.helm.version()
+        if major < 4:
+            raise Refused(
+                "%s is Helm %s; this module runs Helm 4 (--rollback-on-failure, --wait=watcher): "
+                "install Helm 4 (testbed/versions.env HELM_VERSION) or point helm_binary at it"
+                % (p["helm_binary"], helm_version or "of an unknown version")
+            )
         self.check_namespace_and_secrets()
         self.read_history()
         if p["operation"] == "release":
@@ -419,26 +417,16 @@ class Release(object):
                 and live_values == desired
             )
         if self.want_diff:
-            self.diff = {
-                "before_header": "%s revision %s" % (p["release_name"], self.revision_before),
-                "after_header": "%s %s" % (p["release_name"], p["image_tag"]),
-                "before": json.dumps(
-                    {
-                        "chart": self.last.get("chart", ""),
-                        "app_version": self.last.get("app_version", ""),
-                        "values": live_values,
-                    },
-                    indent=2,
-                    sort_keys=True,
-                )
-                + "\n",
-                "after": json.dumps(
-                    {"chart": chart, "app_version": p["image_tag"], "values": desired},
-                    indent=2,
-                    sort_keys=True,
-                )
-                + "\n",
-            }
+            self.diff = release_diff(
+                "%s revision %s" % (p["release_name"], self.revision_before),
+                {
+                    "chart": self.last.get("chart", ""),
+                    "app_version": self.last.get("app_version", ""),
+                    "values": live_values,
+                },
+                "%s %s" % (p["release_name"], p["image_tag"]),
+                {"chart": chart, "app_version": p["image_tag"], "values": desired},
+            )
 
     def render_and_dry_run(self):
         """Package (appVersion = tag), render, server-side dry run, quota."""
@@ -711,8 +699,8 @@ class Release(object):
             self.failed_deployments = exc.not_ready()
             status = self._note_live()
             raise Failed(
-                "helm upgrade failed and --atomic rolled %s back to the previous revision (now "
-                "revision %s, status %s). %sHelm said: %s"
+                "helm upgrade failed and --rollback-on-failure rolled %s back to the previous revision "
+                "(now revision %s, status %s). %sHelm said: %s"
                 % (
                     p["release_name"],
                     self.revision_after,

@@ -32,12 +32,12 @@ description:
       holder stopped renewing it for O(lock_ttl) seconds is taken over.
   - B(Recovery), a release a killed Helm client left C(pending-install/upgrade/rollback) is rolled
     back to its last good revision (or uninstalled when it never deployed).
-  - B(Helm), C(helm upgrade --install --atomic --wait --history-max) with the environment's values
-    file and the release's values; or C(helm rollback --wait).
+  - B(Helm) (Helm 4), C(helm upgrade --install --rollback-on-failure --wait=watcher --history-max)
+    with the environment's values file and the release's values; or C(helm rollback --wait=watcher).
   - >-
       B(Verify), every Deployment's rollout complete (updated, ready and available replicas equal
-      the desired count, no old pods left: Helm's C(--wait) counts Ready pods only, not
-      C(minReadySeconds)); then the smoke checks (the checks of M(hackathon_todo.deploy.smoke_check)).
+      the desired count, no old pods left; Helm 4's C(--wait=watcher) waits for the same, this
+      checks it again, for up to O(rollout_timeout)); then the smoke checks (the checks of M(hackathon_todo.deploy.smoke_check)).
       Failed smoke checks roll a release back to the previous revision and fail the run.
   - B(Report), JSON and Markdown files at O(report_path), appended to O(github_step_summary), a
     ConfigMap C(<release>-record-<revision>) in the namespace per revision Helm keeps (older
@@ -65,7 +65,7 @@ attributes:
       - A release of the tag and values that are live changes nothing.
 requirements:
   - kubernetes (the Python client)
-  - helm (the binary, 3.x)
+  - helm (the binary, 4.x)
 options:
   environment:
     description: The environment (for messages and the report).
@@ -179,7 +179,7 @@ options:
     elements: str
     default: []
   helm_binary:
-    description: The Helm binary.
+    description: The Helm binary (Helm 4; an older one is refused before anything changes).
     type: str
     default: helm
   helm_timeout:

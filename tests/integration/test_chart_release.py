@@ -1,5 +1,5 @@
 """Releasing the chart on the test bed, the way the release role does: `helm upgrade --install
---atomic --wait` with the production values.
+--rollback-on-failure --wait=watcher` (Helm 4) with the production values.
 
 The control plane is real (Deployment controller, scheduler, HPA controller, Pod Security
 admission); kwok plays the kubelets, so pods turn Ready as soon as they are scheduled, or never
@@ -74,7 +74,7 @@ class DeploymentWatch:
 def _helm_release(cluster, namespace, *extra, check=True, timeout="90s"):
     return helm_on(
         cluster, "upgrade", "--install", RELEASE, str(CHART), "--namespace", namespace, *VALUES,
-        "--atomic", "--wait", "--timeout", timeout, *extra, check=check,
+        "--rollback-on-failure", "--wait=watcher", "--timeout", timeout, *extra, check=check,
     )  # fmt: skip
 
 
@@ -203,7 +203,10 @@ def test_release_that_never_gets_ready_is_rolled_back(kube_cluster, release_name
         check=False, timeout="20s",
     )  # fmt: skip
     assert res.returncode != 0
-    assert "has been rolled back due to atomic being set" in res.stderr, res.stderr
+    assert "has been rolled back due to rollback-on-failure being set" in res.stderr, res.stderr
+    # Helm 4's watcher names each Deployment it gave up on
+    for name in baseline:
+        assert f"resource Deployment/{release_namespace}/{name} not ready" in res.stderr, res.stderr
     # The failed pods are replaced by the previous revision's, which never went away.
     _wait_steady(kube_cluster, release_namespace, "v1.0.1")
     events = watch.stop()

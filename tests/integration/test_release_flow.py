@@ -213,7 +213,7 @@ def test_tag_that_never_gets_ready_is_rolled_back(release, kube_cluster):
     assert report["outcome"] == "failed"
     assert report["failed_deployments"], report
     assert all(d.startswith(f"{ENV}/{RELEASE}-") for d in report["failed_deployments"])
-    assert "--atomic rolled" in report["error"]
+    assert "--rollback-on-failure rolled" in report["error"]
     now = live(kube_cluster)
     assert now["status"] == "deployed" and now["app_version"] == "v1.1.0"
 

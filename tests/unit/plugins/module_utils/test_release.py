@@ -6,9 +6,11 @@ tests/integration/test_release_flow.py.
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _release
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import HelmError
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import Helm, HelmError
 
 INPUTS = {
     "environment": "staging",
@@ -98,18 +100,51 @@ def test_secret_digest_changes_with_any_value_and_ignores_key_order():
     assert a != _release.secret_digest({"A": "eA==", "B": "eg=="})
 
 
+# What Helm 4.3.1 printed on the test bed for `helm upgrade --rollback-on-failure --wait=watcher
+# --timeout 20s` of a revision whose pods never get ready (docs/testbed.md, readiness: fail).
+HELM4_WATCHER_FAILURE = (
+    pathlib.Path(__file__).parent / "data" / "helm4-watcher-failure.stderr"
+).read_text()
+
+
 def test_helm_error_names_the_deployments_that_never_got_ready():
-    err = HelmError(
-        "upgrade",
-        1,
-        "",
-        "w: Deployment is not ready: staging/todo-app-staging-frontend. 0 out of 1 expected\n"
-        "w: Deployment is not ready: staging/todo-app-staging-frontend. 0 out of 1 expected\n"
-        "w: Deployment is not ready: staging/todo-app-staging-mcp. 0 out of 1 expected\n"
-        "Error: UPGRADE FAILED: release todo-app-staging failed, and has been rolled back\n",
-    )
-    assert err.not_ready() == ["staging/todo-app-staging-frontend", "staging/todo-app-staging-mcp"]
-    assert err.errors().startswith("Error: UPGRADE FAILED")
+    err = HelmError("upgrade", 1, "", HELM4_WATCHER_FAILURE)
+    assert err.not_ready() == [
+        "cap4/todo-app-frontend",
+        "cap4/todo-app-backend",
+        "cap4/todo-app-mcp",
+        "cap4/todo-app-notification",
+        "cap4/todo-app-sse-gateway",
+    ]
+    # the whole error, every resource's line included, and none of the log line before it
+    assert err.errors().startswith("Error: UPGRADE FAILED: release todo-app failed, and has been")
+    assert err.errors().count("not ready") == 5 and "level=WARN" not in err.errors()
+    assert err.errors().endswith("context deadline exceeded")
+    assert HelmError("upgrade", 1, "", "level=WARN msg=x\n").not_ready() == []
+
+
+def test_helm_runs_with_helm_4_flags():
+    """Helm 4's names: --atomic and a bare --wait are deprecated or mean something else."""
+    calls = []
+    helm = Helm(lambda argv: calls.append(argv) or (0, "", ""), "todo-app", "production")
+    helm.upgrade("chart.tgz", ["values.yaml"], "10m", 10)
+    helm.rollback(3, "10m", 10)
+    helm.uninstall("10m")
+    upgrade, rollback, uninstall = calls
+    assert upgrade[:4] == ["helm", "upgrade", "--install", "todo-app"]
+    assert "--rollback-on-failure" in upgrade and "--atomic" not in upgrade
+    for argv in calls:
+        assert "--wait=watcher" in argv and "--wait" not in argv, argv
+    assert rollback[:4] == ["helm", "rollback", "todo-app", "3"]
+    assert uninstall[:3] == ["helm", "uninstall", "todo-app"]
+
+
+@pytest.mark.parametrize(
+    ("printed", "major"), [("v4.3.1", 4), ("v3.22.0", 3), ("v5.0.0-rc.1", 5), ("", 0)]
+)
+def test_helm_version_gives_the_major_the_module_checks(printed, major):
+    helm = Helm(lambda argv: (0, printed + "\n", ""), "todo-app", "production")
+    assert helm.version() == (printed, major)
 
 
 def test_markdown_report_says_outcome_why_and_smoke():
