@@ -168,6 +168,13 @@ class LeaseLock(object):
             raise Conflict()  # deleted meanwhile: start over
         return out
 
+    def _look(self, result):
+        """The Lease (or None) and its holder ("" when free); notes the holder in `result`."""
+        lease = self.get()
+        current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
+        result["previous_holder"] = current
+        return lease, current
+
     def _write(self, body, result, held, current, check_mode, create=False):
         """Compare-and-swap `body`: the result, or None when another writer won (look again)."""
         result["changed"] = True
@@ -185,9 +192,7 @@ class LeaseLock(object):
         result = self.new_result()
         started = time.monotonic()
         while True:
-            lease = self.get()
-            current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
-            result["previous_holder"] = current
+            lease, current = self._look(result)
             expiry = expires_at(lease) if lease else None
             stamp = now()
             if lease is not None and current and current != self.holder and expiry > stamp:
@@ -249,9 +254,7 @@ class LeaseLock(object):
     def renew(self, check_mode=False):
         result = self.new_result()
         while True:
-            lease = self.get()
-            current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
-            result["previous_holder"] = current
+            lease, current = self._look(result)
             if current != self.holder:
                 raise LockError(
                     "cannot renew the release lock %s/%s: it is held by %s, not by %s (it expired "
@@ -277,9 +280,7 @@ class LeaseLock(object):
     def release(self, check_mode=False):
         result = self.new_result()
         while True:
-            lease = self.get()
-            current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
-            result["previous_holder"] = current
+            lease, current = self._look(result)
             if current != self.holder:
                 result.update(held=False, current_holder=current, lease=summary(lease))
                 if current:
