@@ -56,6 +56,7 @@ from confluent_kafka.admin import (  # noqa: E402
 )
 
 from tests.ansible_run import run_module, run_playbook  # noqa: E402
+from tests.redpanda_support import delete_acls_of  # noqa: E402
 
 STATE = pathlib.Path(os.environ.get("HTD_STATE", ROOT / ".testbed")) / "kafka"
 PRINCIPALS, TOPICS, OPERATIONS = 100, 5, ("read", "write")
@@ -142,21 +143,7 @@ def cleanup(admin: AdminClient, tag: str) -> None:
         )
     ).result(timeout=60)
     principals = sorted({b.principal for b in found if f"bench-{tag}-" in b.principal})
-    if principals:
-        filters = [
-            AclBindingFilter(
-                ResourceType.ANY,
-                None,
-                ResourcePatternType.ANY,
-                p,
-                None,
-                AclOperation.ANY,
-                AclPermissionType.ANY,
-            )
-            for p in principals
-        ]
-        for fut in admin.delete_acls(filters, request_timeout=60).values():
-            fut.result(timeout=60)
+    delete_acls_of(admin, *principals, timeout=60)
 
 
 def connection(env: dict, client_id: str) -> dict:

@@ -157,7 +157,7 @@ def allow_on_topic(admin: AdminClient, principal: str, topic: str, operation: Ac
         fut.result(timeout=20)
 
 
-def delete_acls_of(admin: AdminClient, *principals: str) -> None:
+def delete_acls_of(admin: AdminClient, *principals: str, timeout: float = 20) -> None:
     filters = [
         AclBindingFilter(
             ResourceType.ANY,
@@ -171,8 +171,8 @@ def delete_acls_of(admin: AdminClient, *principals: str) -> None:
         for p in principals
     ]
     if filters:
-        for fut in admin.delete_acls(filters).values():
-            fut.result(timeout=20)
+        for fut in admin.delete_acls(filters, request_timeout=timeout).values():
+            fut.result(timeout=timeout)
 
 
 def scram_users(admin: AdminClient) -> dict:
