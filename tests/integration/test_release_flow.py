@@ -448,7 +448,7 @@ SERVICES = ["frontend", "backend", "mcp", "notification", "sse-gateway"]
 )
 def test_preflight_checks_images_in_the_registry(release, kube_cluster, pushed, password, message):
     """OCI distribution API with the bearer-token flow, against a local registry stand-in."""
-    from tests.registry_standin import RegistryStandIn
+    from tests.standins.registry import RegistryStandIn
 
     before = versions(kube_cluster)
     images = {(f"hackathon-todo/hackathon-todo/{s}", "v2.0.0") for s in pushed}
@@ -459,12 +459,12 @@ def test_preflight_checks_images_in_the_registry(release, kube_cluster, pushed, 
             "app_release_registry_password": password,
         }
         proc = release("-e", "image_tag=v2.0.0", "--check", extra=extra)[0]
-        heads = [r for r in registry.requests if r.startswith("HEAD ")]
+        heads = registry.count("HEAD")
     assert password not in proc.stdout  # the token tasks are no_log
     assert versions(kube_cluster) == before
     if not message:
         assert proc.returncode == 0, proc.stdout[-3000:]
-        assert len(heads) == 5
+        assert heads == 5
         return
     assert proc.returncode != 0
     assert message in proc.stdout, proc.stdout[-3000:]

@@ -80,9 +80,10 @@ class JsonServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":  # HEAD: the GET's headers, no body
+                    self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(
@@ -90,6 +91,12 @@ class JsonServer:
         )
         self._thread.start()
         return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
 
     def stop(self) -> None:
         if self._httpd:
