@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The local Kubernetes test bed: real kube-apiserver, kube-controller-manager, kube-scheduler and
-# etcd (built by testbed/toolchain.sh), with kwok playing the kubelets of simulated nodes.
+# etcd (built by testbed/toolchain.sh), and nodes of one of two kinds (HTD_NODES_MODE):
+#   real  real kubelets, containerd + runc, CNI bridge, kube-proxy, CoreDNS and an OCI registry,
+#         all inside a network namespace of the bed's own (testbed/nodes.sh): containers run;
+#   kwok  kwok plays the kubelets of simulated nodes: nothing runs, everything is fast.
 #
 #   testbed/cluster.sh up       create, or reuse the running cluster (no-op when up)
 #   testbed/cluster.sh down     delete it: processes stopped, ports freed, state removed
 #   testbed/cluster.sh status   exit 0 when the API server answers
 #
 # Kubeconfig: $HTD_STATE/kubeconfig (default .testbed/kubeconfig), context "kwok-htd".
-# Pod lifecycle comes from testbed/kwok/stages/ (label a pod
+# kwok mode: pod lifecycle comes from testbed/kwok/stages/ (label a pod
 # testbed.hackathon-todo.dev/readiness=fail to keep it NotReady). metrics-server serves
 # metrics.k8s.io from kwok's simulated usage (pod annotation kwok.x-k8s.io/usage-cpu), so real
 # HorizontalPodAutoscalers scale.
@@ -20,7 +23,10 @@ source "$here/versions.env"
 HTD_STATE=${HTD_STATE:-$root/.testbed}
 NAME=${HTD_CLUSTER_NAME:-htd}
 API_PORT=${HTD_APISERVER_PORT:-36443}
-NODES=${HTD_NODES:-3}
+MODE=${HTD_NODES_MODE:-kwok}
+case $MODE in real) NODES=${HTD_NODES:-2} ;; kwok) NODES=${HTD_NODES:-3} ;;
+  *) echo "cluster: HTD_NODES_MODE must be real or kwok, not '$MODE'" >&2; exit 2 ;; esac
+export HTD_NODES=$NODES
 # Like a DOKS s-4vcpu-8gb node after system reservations: enough for both environments + platform.
 NODE_CPU=${HTD_NODE_CPU:-4}
 NODE_MEMORY=${HTD_NODE_MEMORY:-8Gi}
@@ -37,6 +43,7 @@ up() {
   for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl kubectl metrics-server; do
     [[ -x "$bin/$b" ]] || { echo "cluster: $bin/$b missing; run: make toolchain" >&2; exit 1; }
   done
+  if [[ $MODE == real ]]; then up_real; return; fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null; then
     echo "cluster: port $API_PORT is in use by another process; set HTD_APISERVER_PORT" >&2; exit 1
   fi
@@ -78,7 +85,62 @@ YAML
   echo "cluster: up ($KUBERNETES_VERSION, $NODES nodes) in $(( ($(date +%s%N) - t0) / 1000000 )) ms; kubeconfig $kubeconfig"
 }
 
+# Real nodes: the control plane runs inside the bed's network namespace, without kwok's
+# controller; the host reaches the API server at the namespace's end of the veth pair.
+up_real() {
+  local t0; t0=$(date +%s%N)
+  kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
+  rm -rf "${KWOK_WORKDIR:?}/clusters/$NAME"
+  bash "$here/nodes.sh" down >/dev/null 2>&1 || true
+  bash "$here/nodes.sh" net-up
+  # shellcheck disable=SC1090  # KEY=VALUE lines: the namespace's addresses
+  source <(bash "$here/nodes.sh" env)
+  mkdir -p "$HTD_STATE"; rm -f "$kubeconfig"
+  local pki="$KWOK_WORKDIR/clusters/$NAME/pki"
+  cat > "$HTD_STATE/kwokctl-options.yaml" <<YAML
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  bindAddress: 0.0.0.0
+  kubeApiserverCertSANs: ["$HTD_BED_IP", "$HTD_API_SERVICE_IP"]
+YAML
+  nsenter --net="/run/netns/$HTD_NETNS" kwokctl create cluster --name "$NAME" --runtime binary \
+    --kube-apiserver-binary "$bin/kube-apiserver" \
+    --kube-controller-manager-binary "$bin/kube-controller-manager" \
+    --kube-scheduler-binary "$bin/kube-scheduler" \
+    --kwok-controller-binary "$bin/kwok" --disable kwok-controller \
+    --etcd-binary "$bin/etcd" \
+    --kube-apiserver-port "$API_PORT" \
+    --kube-authorization --kube-admission \
+    --extra-args "kube-apiserver=advertise-address=$HTD_BED_IP" \
+    --extra-args "kube-apiserver=service-cluster-ip-range=$HTD_SERVICE_CIDR" \
+    --extra-args "kube-apiserver=kubelet-client-certificate=$pki/admin.crt" \
+    --extra-args "kube-apiserver=kubelet-client-key=$pki/admin.key" \
+    --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP" \
+    --extra-args "kube-apiserver=requestheader-client-ca-file=$pki/ca.crt" \
+    --extra-args "kube-apiserver=requestheader-allowed-names=kwok-admin" \
+    --extra-args "kube-apiserver=requestheader-username-headers=X-Remote-User" \
+    --extra-args "kube-apiserver=requestheader-group-headers=X-Remote-Group" \
+    --extra-args "kube-apiserver=requestheader-extra-headers-prefix=X-Remote-Extra-" \
+    --extra-args "kube-controller-manager=service-cluster-ip-range=$HTD_SERVICE_CIDR" \
+    --config "$HTD_STATE/kwokctl-options.yaml" \
+    --kubeconfig "$kubeconfig" \
+    --wait 60s --quiet-pull >"$HTD_STATE/kwokctl-create.log" 2>&1 \
+    || { echo "cluster: kwokctl create failed:" >&2; tail -30 "$HTD_STATE/kwokctl-create.log" >&2; exit 1; }
+  chmod 600 "$kubeconfig"
+  kctl config use-context "kwok-$NAME" >/dev/null
+  kctl config set-cluster "kwok-$NAME" --server "https://$HTD_BED_IP:$API_PORT" >/dev/null
+  for _ in $(seq 1 100); do kctl -n default get serviceaccount default >/dev/null 2>&1 && break; sleep 0.1; done
+  bash "$here/nodes.sh" up
+  echo "cluster: up ($KUBERNETES_VERSION, $NODES real nodes) in $(( ($(date +%s%N) - t0) / 1000000 )) ms; kubeconfig $kubeconfig"
+}
+
 down() {
+  if [[ -d "$HTD_STATE/nodes" || -e "/run/netns/${HTD_NETNS:-$NAME}" ]]; then
+    kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
+    bash "$here/nodes.sh" down
+    echo "cluster: real nodes and their network namespace removed"
+  fi
   if [[ -d "$KWOK_WORKDIR/clusters/$NAME" ]]; then
     kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
     echo "cluster: deleted"

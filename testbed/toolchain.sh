@@ -49,8 +49,9 @@ step() {
 # (k8s.io/api, k8s.io/client-go, ...) with a local ./staging path. A wrapper module requires
 # k8s.io/kubernetes and replaces each of those with its published v0.x release instead; the list
 # is generated from upstream's own go.mod so it can never drift from the version we pin.
-build_kubernetes() {
-  local out=$1 v=$2 src=$1/src
+kube_build() {  # OUT VERSION CMD...: k8s.io/kubernetes commands built through the wrapper module
+  local out=$1 v=$2 src=$1/src; shift 2
+  local cmds=("$@")
   mkdir -p "$src" "$out/bin"
   local upstream_mod
   upstream_mod=$(cd "$src" && go mod download -json "k8s.io/kubernetes@$v" \
@@ -66,7 +67,6 @@ build_kubernetes() {
       '$2=="=>" && $3 ~ /^\.\/staging\// {print "replace " $1 " => " $1 " " sv}' "$upstream_mod"
   } > "$src/go.mod"
   log "  wrapper go.mod: $(grep -c '^replace' "$src/go.mod") staging modules replaced"
-  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
   (cd "$src" && for c in "${cmds[@]}"; do go get -tool "k8s.io/kubernetes/cmd/$c@$v" >/dev/null; done)
   local minor=${v#v1.}; minor=${minor%%.*}
   local ld="-s -w"
@@ -77,6 +77,45 @@ build_kubernetes() {
   local pkgs=(); for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
   (cd "$src" && go build -trimpath -ldflags "$ld" -o "$out/bin/" "${pkgs[@]}")
   rm -rf "$src"
+}
+build_kubernetes() { kube_build "$1" "$2" kube-apiserver kube-controller-manager kube-scheduler kubectl; }
+# The node half, only for real nodes (HTD_NODES_MODE=real): its own slot, so the kwok bed never
+# waits for it.
+build_kubelet() { kube_build "$1" "$2" kubelet kube-proxy; }
+
+# --- Real nodes: container runtime, CNI, cluster DNS, registry (HTD_NODES_MODE=real) ----------
+# Debian's runc 1.1.5 fails every sandbox on this kernel ("can't get final child's PID from
+# pipe: EOF"); a current runc from its Go module works. It needs cgo and libseccomp.
+build_runc() {
+  apt_pinned libseccomp-dev "$LIBSECCOMP_DEB_VERSION"
+  apt_pinned pkg-config "$PKG_CONFIG_DEB_VERSION"
+  CGO_ENABLED=1 GOBIN="$1/bin" go install -trimpath -tags seccomp \
+    -ldflags "-s -w -X main.version=${2#v}" "github.com/opencontainers/runc@$2"
+}
+build_containerd() {
+  local m=github.com/containerd/containerd/v2 c
+  for c in containerd containerd-shim-runc-v2 ctr; do
+    go_install "$1" "$m/cmd/$c@$2" "-X $m/version.Version=$2 -X $m/version.Package=$m"
+  done
+}
+build_cni_plugins() {
+  local m=github.com/containernetworking/plugins/plugins p
+  for p in main/bridge main/loopback ipam/host-local meta/portmap; do
+    go_install "$1" "$m/$p@$2" "-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$2"
+  done
+}
+build_coredns() {
+  go_install "$1" "github.com/coredns/coredns@$2" "-X github.com/coredns/coredns/coremain.GitCommit=$2"
+}
+build_registry() {
+  go_install "$1" "github.com/distribution/distribution/v3/cmd/registry@$2" \
+    "-X github.com/distribution/distribution/v3/version.version=$2"
+}
+# kube-proxy's nftables mode drives the nft program.
+build_nftables() {
+  mkdir -p "$1/bin"
+  apt_pinned nftables "$2"
+  ln -sfn "$(command -v nft)" "$1/bin/nft"
 }
 
 # --- etcd ------------------------------------------------------------------------------------
@@ -251,7 +290,8 @@ venv() {
   ln -sfn "$slot" "$TOOLS/venv"
 }
 
-all=(venv kubernetes etcd kwok metrics-server helm kafka promtool shellcheck actionlint gitleaks controller-gen crds)
+all=(venv kubernetes etcd kwok metrics-server helm kafka promtool shellcheck actionlint gitleaks controller-gen crds
+     kubelet runc containerd cni-plugins coredns registry nftables)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
   case $t in
@@ -260,6 +300,13 @@ for t in "${want[@]}"; do
     promtool) step promtool "$PROMETHEUS_DEB_VERSION" build_promtool ;;
     shellcheck) step shellcheck "$SHELLCHECK_DEB_VERSION" build_shellcheck ;;
     kubernetes) step kubernetes "$KUBERNETES_VERSION" build_kubernetes ;;
+    kubelet) step kubelet "$KUBERNETES_VERSION" build_kubelet ;;
+    runc) step runc "$RUNC_VERSION" build_runc ;;
+    containerd) step containerd "$CONTAINERD_VERSION" build_containerd ;;
+    cni-plugins) step cni-plugins "$CNI_PLUGINS_VERSION" build_cni_plugins ;;
+    coredns) step coredns "$COREDNS_VERSION" build_coredns ;;
+    registry) step registry "$DISTRIBUTION_VERSION" build_registry ;;
+    nftables) step nftables "$NFTABLES_DEB_VERSION" build_nftables ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
     metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;

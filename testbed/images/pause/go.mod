@@ -1,0 +1,3 @@
+module htd.local/testbed/pause
+
+go 1.26

@@ -1,0 +1,3 @@
+module htd.local/testbed/standin
+
+go 1.26
