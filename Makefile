@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/.tools/venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
-.PHONY: help toolchain cluster-up cluster-down crds kafka-up kafka-down chart-repo-up chart-repo-down \
+.PHONY: images help toolchain cluster-up cluster-down crds kafka-up kafka-down chart-repo-up chart-repo-down \
         testbed-up testbed-down secrets-scan lint chart-lint sanity unit integration test \
         bench-testbed ee-context ee demo clean
 
@@ -59,9 +59,16 @@ unit:  ## pytest unit tests
 integration:  ## pytest integration tests on the real test bed (starts what it needs)
 	@bash testbed/pytest-tier.sh tests/integration
 
+TAG ?= v1.0.0
+images:  ## build the app stand-in's five images for TAG and push them to the real-node bed's registry
+	@python testbed/images/build.py app --tag $(TAG)
+
 DEMO_TAG ?= v1.0.0
-demo: toolchain  ## the main job on the local default: bootstrap.yml + release.yml, then the release reports
+# Real nodes: the app's pods run, from the bed's registry, and the smoke checks run against them.
+demo: export HTD_NODES_MODE := real
+demo: toolchain  ## the main job on the local default: bootstrap.yml + images + release.yml, then the reports
 	ansible-playbook bootstrap.yml
+	@$(MAKE) --no-print-directory images TAG=$(DEMO_TAG)
 	ansible-playbook release.yml -e image_tag=$(DEMO_TAG)
 	@cat reports/release-staging.md reports/release-production.md
 

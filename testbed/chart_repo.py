@@ -7,8 +7,9 @@ on the test bed they use this repository, served over real HTTP by `helm repo in
 
 Its charts are TEST FIXTURES standing in for the upstream charts, one per component, generated
 from the roles' own defaults so names and versions always match what the roles pin:
-  * a placeholder Deployment per controller (kwok runs no container anyway) and, for the ingress
-    controller, its LoadBalancer Service, so `helm --wait`, rollouts and the LB wait behave;
+  * a placeholder Deployment per controller (an idle pause container on real nodes; kwok runs
+    none) and, for the ingress controller, its LoadBalancer Service, so `helm --wait`, rollouts
+    and the LB wait behave;
   * no CRDs: the test bed holds the real ones already (testbed/crds.sh applies them, generated
     from upstream Go API types), so the objects the roles create (ClusterIssuer, Configuration,
     ...) are validated by the API server. Carrying them in the chart is not an option for all:
@@ -84,8 +85,10 @@ spec:
       annotations: {checksum/values: {{ toJson .Values | sha256sum | quote }}}
     spec:
       containers:
+        # An idle process (the bed's pause image, on every real node) where the controller goes.
         - name: controller
-          image: test-fixture.invalid/@CHART@:@VERSION@
+          image: registry.k8s.io/pause:3.10
+          imagePullPolicy: IfNotPresent
 """.replace("@CHART@", chart).replace("@VERSION@", version)
     files = {
         "Chart.yaml": yaml.safe_dump(meta, sort_keys=False),

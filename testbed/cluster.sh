@@ -37,9 +37,15 @@ kubeconfig="$HTD_STATE/kubeconfig"
 
 kctl() { kubectl --kubeconfig "$kubeconfig" "$@"; }
 api_up() { [[ -f "$kubeconfig" ]] && kctl get --raw /readyz >/dev/null 2>&1; }
+running_mode() { if [[ -f "$HTD_STATE/nodes/env" ]]; then echo real; else echo kwok; fi; }
+bed_up() { api_up && { [[ $(running_mode) == kwok ]] || bash "$here/nodes.sh" status; }; }
 
 up() {
-  if api_up; then echo "cluster: already up ($(kctl version -o json | python3 -c 'import json,sys;print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'), kubeconfig $kubeconfig)"; return 0; fi
+  if api_up && [[ $(running_mode) != "$MODE" ]]; then
+    echo "cluster: a test bed with $(running_mode) nodes is running; HTD_NODES_MODE=$MODE wants $MODE nodes: run make testbed-down first" >&2
+    exit 1
+  fi
+  if bed_up; then echo "cluster: already up ($(kctl version -o json | python3 -c 'import json,sys;print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'), kubeconfig $kubeconfig)"; return 0; fi
   for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl kubectl metrics-server; do
     [[ -x "$bin/$b" ]] || { echo "cluster: $bin/$b missing; run: make toolchain" >&2; exit 1; }
   done
@@ -154,6 +160,6 @@ down() {
 case ${1:-} in
   up) up ;;
   down) down ;;
-  status) api_up ;;
+  status) bed_up ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@
 #   testbed/nodes.sh net-up      create the namespace and its one veth pair (stale leftovers go first)
 #   testbed/nodes.sh up          registry, runtimes, kubelets, kube-proxy, CoreDNS (control plane up)
 #   testbed/nodes.sh down        stop all of it; no process, mount, cgroup, veth or namespace stays
+#   testbed/nodes.sh status      exit 0 when the namespace and every node process are up
 #   testbed/nodes.sh env         the addresses as KEY=VALUE (also written to $HTD_STATE/nodes/env)
 #   testbed/nodes.sh leftovers   list what `down` would have to remove (empty when clean)
 #
@@ -389,6 +390,8 @@ up() {
   kube_proxy_up
   kctl wait --for=condition=Ready node --all --timeout=120s >/dev/null \
     || die "nodes not Ready: $(kctl get nodes 2>&1) (logs in $state/logs/)"
+  # DigitalOcean's cloud controller, for load balancers: a stand-in (testbed/nodes/load_balancers.py).
+  start load-balancers python3 "$here/nodes/load_balancers.py" "$kubeconfig" "$NETNS"
   coredns_up
   metrics_server_up
   log "$NODES real nodes Ready; registry https://$BED_IP:$REGISTRY_PORT (ghcr.io), DNS $DNS_IP"
@@ -427,6 +430,11 @@ down() {
   [[ -z $left ]] || die "left behind after down: $left"
 }
 
+status() {  # the namespace is there and every process the bed started is alive
+  [[ -e "/run/netns/$NETNS" && -d "$state/pids" ]] || return 1
+  local f; for f in "$state"/pids/*.pid; do kill -0 "$(cat "$f")" 2>/dev/null || return 1; done
+}
+
 leftovers() {
   local out=()
   [[ -n "$(pids_under)" ]] && out+=("processes: $(pids_under | tr '\n' ' ')")
@@ -444,6 +452,7 @@ case ${1:-} in
   up) up ;;
   down) down ;;
   env) write_env ;;
+  status) status ;;
   leftovers) leftovers ;;
-  *) echo "usage: $0 net-up|up|down|env|leftovers" >&2; exit 2 ;;
+  *) echo "usage: $0 net-up|up|down|status|env|leftovers" >&2; exit 2 ;;
 esac

@@ -478,14 +478,19 @@ class Release(object):
         self.images_after = images_of(rendered)
 
     def check_images(self):
-        """OCI distribution API: HEAD /v2/<repo>/manifests/<tag>, with the bearer-token flow."""
+        """OCI distribution API: HEAD /v2/<repo>/manifests/<tag>. Registries answer /v2/ with a
+        Bearer challenge (GHCR: a token per repository from the realm) or a Basic one (CNCF
+        Distribution with htpasswd: the credentials on every request)."""
         p = self.p
         url = p["registry_url"].rstrip("/")
-        validate = p["registry_validate_certs"]
         repos = p["image_repositories"]
+        creds = (p["registry_username"], p["registry_password"])
+        tls = dict(validate_certs=p["registry_validate_certs"])
+        if p.get("registry_ca_path"):
+            tls["ca_path"] = p["registry_ca_path"]
 
         def call(target, method="GET", headers=None, auth=None):
-            kw = dict(method=method, headers=headers or {}, validate_certs=validate, timeout=30)
+            kw = dict(method=method, headers=headers or {}, timeout=30, **tls)
             if auth:
                 kw.update(url_username=auth[0], url_password=auth[1], force_basic_auth=True)
             try:
@@ -496,37 +501,25 @@ class Release(object):
             except Exception as exc:  # refused, DNS, TLS
                 raise Refused("cannot reach the registry %s: %s" % (url, exc)) from None
 
+        def refused_credentials(codes):
+            return Refused(
+                "The registry %s refused the credentials of %s (HTTP %s): check "
+                "vault_registry_username / vault_registry_password (a token with read:packages)."
+                % (url, p["registry_username"], ", ".join(codes))
+            )
+
         status, headers, _body = call(url + "/v2/")
         tokens = dict((r, None) for r in repos)
+        basic = None
         if status == 401:
             challenge = (headers or {}).get("WWW-Authenticate", "")
-            realm = re.search(r'realm="([^"]+)"', challenge)
-            service = re.search(r'service="([^"]+)"', challenge)
-            if not realm:
-                raise Refused("the registry %s asks for authentication it does not name" % url)
-
-            def token(repo):
-                target = "%s?service=%s&scope=%s" % (
-                    realm.group(1),
-                    quote(service.group(1) if service else "", safe=""),
-                    quote("repository:%s:pull" % repo, safe=""),
-                )
-                code, _h, body = call(target, auth=(p["registry_username"], p["registry_password"]))
+            if challenge.split(" ", 1)[0].lower() == "basic":
+                code = call(url + "/v2/", auth=creds)[0]
                 if code != 200:
-                    return code, None
-                doc = json.loads(body or b"{}")
-                return code, doc.get("token") or doc.get("access_token")
-
-            with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
-                got = dict((r, res) for r, res in zip(repos, list(pool.map(token, repos))))  # noqa: B905
-            refused = sorted(set(str(code) for code, _tok in got.values() if code != 200))
-            if refused:
-                raise Refused(
-                    "The registry %s refused the credentials of %s (HTTP %s): check "
-                    "vault_registry_username / vault_registry_password (a token with read:packages)."
-                    % (url, p["registry_username"], ", ".join(refused))
-                )
-            tokens = dict((r, tok) for r, (_code, tok) in got.items())
+                    raise refused_credentials([str(code)])
+                basic = creds
+            else:
+                tokens = self._registry_tokens(call, url, challenge, repos, creds, refused_credentials)
         elif status != 200:
             raise Refused("the registry %s answered HTTP %s to /v2/" % (url, status))
 
@@ -535,7 +528,10 @@ class Release(object):
             if tokens[repo]:
                 hdrs["Authorization"] = "Bearer " + tokens[repo]
             code = call(
-                "%s/v2/%s/manifests/%s" % (url, repo, p["image_tag"]), method="HEAD", headers=hdrs
+                "%s/v2/%s/manifests/%s" % (url, repo, p["image_tag"]),
+                method="HEAD",
+                headers=hdrs,
+                auth=basic,
             )[0]
             return code
 
@@ -551,6 +547,33 @@ class Release(object):
         if other:
             raise Refused("%s did not answer for %s" % (url, ", ".join(other)))
         self.messages.append("all %d images exist with tag %s" % (len(repos), p["image_tag"]))
+
+    @staticmethod
+    def _registry_tokens(call, url, challenge, repos, creds, refused_credentials):
+        """A pull token per repository from the Bearer challenge's realm."""
+        realm = re.search(r'realm="([^"]+)"', challenge)
+        service = re.search(r'service="([^"]+)"', challenge)
+        if not realm:
+            raise Refused("the registry %s asks for authentication it does not name" % url)
+
+        def token(repo):
+            target = "%s?service=%s&scope=%s" % (
+                realm.group(1),
+                quote(service.group(1) if service else "", safe=""),
+                quote("repository:%s:pull" % repo, safe=""),
+            )
+            code, _h, body = call(target, auth=creds)
+            if code != 200:
+                return code, None
+            doc = json.loads(body or b"{}")
+            return code, doc.get("token") or doc.get("access_token")
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
+            got = dict((r, res) for r, res in zip(repos, list(pool.map(token, repos))))  # noqa: B905
+        refused = sorted(set(str(code) for code, _tok in got.values() if code != 200))
+        if refused:
+            raise refused_credentials(refused)
+        return dict((r, tok) for r, (_code, tok) in got.items())
 
     def pick_rollback_target(self):
         p = self.p

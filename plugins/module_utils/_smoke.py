@@ -31,6 +31,8 @@ import ssl
 import time
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._dns import DnsError, resolve_a
+
 # Header names whose values are credentials. Compared case-insensitively; users add their own
 # with the secret_headers option.
 SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key")
@@ -63,6 +65,7 @@ CHECK_DEFAULTS = {
     "deadline": 30.0,
     "retry_delay": 1.0,
     "connect_to": None,
+    "dns_server": None,
 }
 
 
@@ -605,6 +608,10 @@ def resolve_checks(checks, defaults):
         check["body_json"] = json_checks
         if check["ca_path"] and not os.path.exists(check["ca_path"]):
             raise SmokeConfigError("%s: ca_path %s does not exist" % (label, check["ca_path"]))
+        if check.get("dns_server") and not _host_is_ip(check["dns_server"]):
+            raise SmokeConfigError(
+                "%s: dns_server must be an IP address, not %r" % (label, check["dns_server"])
+            )
         resolved.append(check)
     return resolved
 
@@ -646,12 +653,19 @@ class _Target(object):
         self.host = parts.hostname
         self.port = parts.port or (443 if self.https else 80)
         self.address = check["connect_to"] or self.host
+        self.dns_server = check.get("dns_server")
         self.path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
 
 
 def _connect(target, timeout):
+    address = target.address
+    if target.dns_server and not _host_is_ip(address):
+        try:
+            address = resolve_a(address, target.dns_server, timeout=timeout)
+        except DnsError as exc:
+            raise ProbeError("DNS lookup for %s failed: %s" % (target.address, exc)) from None
     try:
-        return socket.create_connection((target.address, target.port), timeout=timeout)
+        return socket.create_connection((address, target.port), timeout=timeout)
     except socket.gaierror as exc:
         raise ProbeError(
             "DNS lookup for %s failed: %s" % (target.address, exc.strerror or exc)

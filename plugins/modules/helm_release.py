@@ -173,6 +173,11 @@ options:
     description: Verify the registry's TLS certificate.
     type: bool
     default: true
+  registry_ca_path:
+    description:
+      - A CA bundle (PEM file) to verify the registry's certificate with, instead of the system
+        trust store; for a registry with a private CA.
+    type: path
   image_repositories:
     description: The images' repositories in the registry (C(owner/hackathon-todo/frontend), ...).
     type: list
@@ -356,6 +361,7 @@ def argument_spec():
         registry_username=dict(type="str", default=""),
         registry_password=dict(type="str", default="", no_log=True),
         registry_validate_certs=dict(type="bool", default=True),
+        registry_ca_path=dict(type="path"),
         image_repositories=dict(type="list", elements="str", default=[]),
         helm_binary=dict(type="str", default="helm"),
         helm_timeout=dict(type="str", default="5m"),

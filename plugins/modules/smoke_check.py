@@ -211,6 +211,14 @@ options:
             like C(curl --connect-to). Useful to check a new load balancer before DNS points at it.
           - Defaults to O(defaults.connect_to).
         type: str
+      dns_server:
+        description:
+          - Resolve the host name (of O(checks[].connect_to), or of the URL) by asking this DNS
+            server (an IPv4 address) instead of the system resolver, like C(curl --dns-servers).
+            Useful to check a new record at the zone's own name servers before resolvers cache
+            its absence, or a cluster's names through its cluster DNS.
+          - Defaults to O(defaults.dns_server).
+        type: str
   defaults:
     description:
       - Values for every check that does not set the option itself. Same meaning as the options of
@@ -300,6 +308,9 @@ options:
         default: 1
       connect_to:
         description: Default for O(checks[].connect_to).
+        type: str
+      dns_server:
+        description: Default for O(checks[].dns_server).
         type: str
   concurrency:
     description:
@@ -522,6 +533,7 @@ def check_options(for_defaults):
         deadline=opt("float", 30.0),
         retry_delay=opt("float", 1.0),
         connect_to=opt("str"),
+        dns_server=opt("str"),
     )
     if not for_defaults:
         options.update(name=dict(type="str"), url=dict(type="str", required=True))
