@@ -84,7 +84,7 @@ build_kubernetes() { kube_build "$1" "$2" kube-apiserver kube-controller-manager
 build_kubelet() { kube_build "$1" "$2" kubelet kube-proxy; }
 
 # --- Real nodes: container runtime, CNI, cluster DNS, registry (HTD_NODES_MODE=real) ----------
-# Debian's runc 1.1.5 fails every sandbox on this kernel ("can't get final child's PID from
+# Debian's runc (1.1) fails every sandbox here ("can't get final child's PID from
 # pipe: EOF"); a current runc from its Go module works. It needs cgo and libseccomp.
 build_runc() {
   apt_pinned libseccomp-dev "$LIBSECCOMP_DEB_VERSION"

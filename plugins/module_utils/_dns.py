@@ -60,17 +60,17 @@ def parse_answer(data, query_id):
     found = []
     for _ in range(ancount):
         pos = _skip_name(data, pos)
-        rtype, rclass, _ttl, rdlen = struct.unpack(">HHIH", data[pos:pos + 10])
+        rtype, rclass, _ttl, rdlen = struct.unpack(">HHIH", data[pos : pos + 10])
         pos += 10
         if rtype == 1 and rclass == 1 and rdlen == 4:
-            found.append(socket.inet_ntoa(data[pos:pos + 4]))
+            found.append(socket.inet_ntoa(data[pos : pos + 4]))
         pos += rdlen
     return found
 
 
 def resolve_a(name, server, timeout=5.0, port=53):
     """The first IPv4 address `server` gives for `name`; DnsError saying what went wrong."""
-    query_id = random.randint(0, 0xFFFF)
+    query_id = random.SystemRandom().randint(0, 0xFFFF)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.settimeout(timeout)
@@ -78,16 +78,22 @@ def resolve_a(name, server, timeout=5.0, port=53):
             sock.sendto(build_query(name, query_id), (server, port))
             data = sock.recv(4096)
         except socket.timeout:
-            raise DnsError("no answer from the DNS server %s within %gs" % (server, timeout)) from None
+            raise DnsError(
+                "no answer from the DNS server %s within %gs" % (server, timeout)
+            ) from None
         except OSError as exc:
-            raise DnsError("cannot ask the DNS server %s: %s" % (server, exc.strerror or exc)) from None
+            raise DnsError(
+                "cannot ask the DNS server %s: %s" % (server, exc.strerror or exc)
+            ) from None
     finally:
         sock.close()
     try:
         found = parse_answer(data, query_id)
     except DnsError as exc:
         if str(exc) == "NXDOMAIN":
-            raise DnsError("the DNS server %s says %s does not exist (NXDOMAIN)" % (server, name)) from None
+            raise DnsError(
+                "the DNS server %s says %s does not exist (NXDOMAIN)" % (server, name)
+            ) from None
         raise DnsError("the DNS server %s answered for %s: %s" % (server, name, exc)) from None
     if not found:
         raise DnsError("the DNS server %s has no A record for %s" % (server, name))

@@ -80,8 +80,9 @@ class Kube(object):
         self.timeout = timeout
         self._resources = {}
 
-    def request(self, method, path, body=None, query=None, content_type=None):
-        headers = {"Accept": "application/json"}
+    def request(self, method, path, body=None, query=None, content_type=None, raw=False):
+        """The decoded JSON answer (raw: the body as text, e.g. a container's log)."""
+        headers = {"Accept": "*/*" if raw else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
         query = list((query or {}).items())
@@ -119,6 +120,8 @@ class Kube(object):
             raise KubeError(exc.status, exc.reason, _text(exc.body)) from None
         except (OSError, ValueError, Urllib3Error) as exc:  # refused, TLS, DNS, timeout
             raise KubeUnreachable(str(exc)) from None
+        if raw:
+            return _text(data)
         return json.loads(data) if data else {}
 
     def get(self, path, query=None):

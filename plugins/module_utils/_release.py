@@ -19,6 +19,7 @@ __metaclass__ = type
 import base64
 import binascii
 import concurrent.futures
+import contextlib
 import datetime
 import getpass
 import hashlib
@@ -28,6 +29,7 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
 import time
 
 from urllib.error import HTTPError
@@ -133,6 +135,108 @@ def rollout_incomplete(deployments):
     return bad
 
 
+def pod_problems(pods):
+    """Why the release's pods are not ready, one entry per container in trouble: the waiting
+    reason (CrashLoopBackOff, ImagePullBackOff, ...) or the readiness failure, the last exit,
+    restarts. Pure: pods as the API returns them."""
+    found = []
+    for pod in pods:
+        meta, status = pod.get("metadata", {}), pod.get("status", {})
+        if meta.get("deletionTimestamp"):
+            continue
+        for cs in status.get("containerStatuses") or []:
+            if cs.get("ready"):
+                continue
+            state, last = cs.get("state") or {}, cs.get("lastState") or {}
+            waiting, running = state.get("waiting") or {}, "running" in state
+            terminated = state.get("terminated") or last.get("terminated") or {}
+            if waiting:
+                reason, message = waiting.get("reason", "Waiting"), waiting.get("message", "")
+            elif running:
+                reason, message = "NotReady", "running, but its readiness probe fails"
+            else:
+                reason, message = (
+                    terminated.get("reason", "Terminated"),
+                    terminated.get("message", ""),
+                )
+            entry = {
+                "pod": meta.get("name", ""),
+                "container": cs.get("name", ""),
+                "reason": reason,
+                "message": (message or "").strip()[:300],
+                "restarts": cs.get("restartCount", 0),
+            }
+            if terminated:
+                entry["exit_code"] = terminated.get("exitCode")
+            found.append(entry)
+    return found
+
+
+class PodWatch(object):
+    """While Helm waits: what is wrong with the release's pods, remembered after Helm's rollback
+    removed them, with the last log line of each container that exited."""
+
+    def __init__(self, kube, namespace, selector, period=2.0):
+        self.kube, self.namespace, self.selector, self.period = kube, namespace, selector, period
+        self.problems = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="pod-watch", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self):
+        while not self._stop.wait(self.period):
+            # a lost look is no reason to fail the release
+            with contextlib.suppress(KubeError, KubeUnreachable):
+                self.look()
+
+    def look(self):
+        pods = self.kube.list("/api/v1/namespaces/%s/pods" % self.namespace, self.selector)
+        for entry in pod_problems(pods):
+            key = (entry["pod"], entry["container"])
+            known = self.problems.get(key, {})
+            if "exit_code" in entry and known.get("restarts") != entry["restarts"]:
+                entry["last_log"] = self._last_log(entry)
+            elif known.get("last_log"):
+                entry["last_log"] = known["last_log"]
+            self.problems[key] = entry
+
+    def _last_log(self, entry):
+        path = "/api/v1/namespaces/%s/pods/%s/log" % (self.namespace, entry["pod"])
+        query = {"container": entry["container"], "tailLines": "3"}
+        if entry["restarts"]:
+            query["previous"] = "true"
+        try:
+            lines = (
+                (self.kube.request("GET", path, query=query, raw=True) or "").strip().splitlines()
+            )
+        except (KubeError, KubeUnreachable):  # the log may be gone already
+            return ""
+        return lines[-1][:300] if lines else ""
+
+    def summary(self, limit=5):
+        """One line per troubled container, worst first (crashes before readiness)."""
+        order = {"CrashLoopBackOff": 0, "Error": 1, "ImagePullBackOff": 2, "ErrImagePull": 2}
+        items = sorted(self.problems.values(), key=lambda e: (order.get(e["reason"], 5), e["pod"]))
+        out = []
+        for e in items[:limit]:
+            line = "%s/%s: %s" % (e["pod"], e["container"], e["reason"])
+            if e.get("exit_code") is not None:
+                line += " (exit %s, %d restarts)" % (e["exit_code"], e["restarts"])
+            if e.get("last_log"):
+                line += ", last log: %s" % e["last_log"]
+            elif e["message"]:
+                line += ": %s" % e["message"]
+            out.append(line)
+        return out
+
+
 def images_of(deployments):
     """The images of Deployments (rendered manifests: other kinds are skipped)."""
     imgs = set()
@@ -180,6 +284,8 @@ def render_markdown(r):
     ]
     if r["failed_deployments"]:
         lines.append("| failed Deployments | %s |" % ", ".join(r["failed_deployments"]))
+    if r.get("pod_problems"):
+        lines.append("| their pods | %s |" % "<br>".join(r["pod_problems"]).replace("|", "\\|"))
     if r["recovery"]:
         lines.append("| recovered | %s |" % r["recovery"])
     if r["lock"]["took_over_from"]:
@@ -219,6 +325,7 @@ class Release(object):
         self.outcome = "running"
         self.error = ""
         self.failed_deployments = []
+        self.pod_problems = []
         self.recovery = ""
         self.smoke = {"status": "not run", "summary": "", "checks": []}
         self.smoke_checks = []
@@ -519,7 +626,9 @@ class Release(object):
                     raise refused_credentials([str(code)])
                 basic = creds
             else:
-                tokens = self._registry_tokens(call, url, challenge, repos, creds, refused_credentials)
+                tokens = self._registry_tokens(
+                    call, url, challenge, repos, creds, refused_credentials
+                )
         elif status != 200:
             raise Refused("the registry %s answered HTTP %s to /v2/" % (url, status))
 
@@ -711,19 +820,24 @@ class Release(object):
             )
             return
         self.changed = self.helm_ran = True
+        watch = PodWatch(
+            self.kube, p["namespace"], "app.kubernetes.io/instance=%s" % p["release_name"]
+        )
         try:
-            self.helm.upgrade(
-                self.chart_tgz,
-                [p["values_file"], self.values_path],
-                p["helm_timeout"],
-                p["history_max"],
-            )
+            with watch:
+                self.helm.upgrade(
+                    self.chart_tgz,
+                    [p["values_file"], self.values_path],
+                    p["helm_timeout"],
+                    p["history_max"],
+                )
         except HelmError as exc:
             self.failed_deployments = exc.not_ready()
+            self.pod_problems = watch.summary()
             status = self._note_live()
             raise Failed(
                 "helm upgrade failed and --rollback-on-failure rolled %s back to the previous revision "
-                "(now revision %s, status %s). %sHelm said: %s"
+                "(now revision %s, status %s). %s%sHelm said: %s"
                 % (
                     p["release_name"],
                     self.revision_after,
@@ -733,6 +847,9 @@ class Release(object):
                         % ", ".join(self.failed_deployments)
                     )
                     if self.failed_deployments
+                    else "",
+                    ("Their pods: %s. " % "; ".join(self.pod_problems))
+                    if self.pod_problems
                     else "",
                     exc.errors() or exc.err.strip()[-800:],
                 )
@@ -845,6 +962,7 @@ class Release(object):
             "revision_after": after,
             "images": self.images_live if self.images_live is not None else self.images_after,
             "failed_deployments": self.failed_deployments,
+            "pod_problems": self.pod_problems,
             "recovery": self.recovery,
             "lock": {
                 "holder": self.lock.holder if self.lock else "",

@@ -6,7 +6,7 @@ import re
 
 from tests.testbed import ROOT, TESTBED, versions
 
-SCRIPTS = [TESTBED / n for n in ("toolchain.sh", "cluster.sh", "kafka.sh", "crds.sh")]
+SCRIPTS = [TESTBED / n for n in ("toolchain.sh", "cluster.sh", "nodes.sh", "kafka.sh", "crds.sh")]
 
 
 def test_every_version_variable_used_by_scripts_is_pinned():
@@ -27,8 +27,14 @@ def test_every_pin_is_used():
 def test_no_version_literal_in_scripts():
     # A literal such as v1.36.3 or 4.4.0 in a script would be a second place to pin it.
     for script in [*SCRIPTS, TESTBED / "kafka" / "pom.xml"]:
-        # Loopback addresses, URLs and the POM model version are not versions of a tool.
-        text = re.sub(r"127\.0\.0\.1|https?://\S+|<modelVersion>[^<]*<", "", script.read_text())
+        # IPv4 addresses and prefixes (the bed's ranges), URLs, the CNI spec version and the POM
+        # model version are not versions of a tool.
+        text = re.sub(
+            r"\b\d+\.\d+\.\d+\.\d+\b|HTD_BED_NET:-[\d.]+|\"cniVersion\": \"[^\"]*\""
+            r"|https?://\S+|<modelVersion>[^<]*<",
+            "",
+            script.read_text(),
+        )
         hits = re.findall(r"\bv?\d+\.\d+\.\d+\b", text)
         assert not hits, f"{script.relative_to(ROOT)} hard-codes versions {hits}"
 

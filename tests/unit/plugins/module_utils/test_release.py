@@ -179,3 +179,73 @@ def test_markdown_report_says_outcome_why_and_smoke():
     assert "taken over from stale holder ci@runner/1" in md
     assert "**Why:** the smoke checks failed" in md
     assert "| health | False | 500 | HTTP 500 |" in md
+
+
+# -- why pods are not ready (pod_problems): what the report says when a rollout fails ----------
+
+
+def _pod(name, **cs):
+    return {
+        "metadata": {"name": name},
+        "status": {"containerStatuses": [{"name": "backend", **cs}]},
+    }
+
+
+def test_pod_problems_name_the_crash_and_its_exit():
+    pods = [
+        _pod(
+            "b-1",
+            ready=False,
+            restartCount=3,
+            state={"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
+            lastState={"terminated": {"reason": "Error", "exitCode": 1}},
+        ),
+        _pod("b-2", ready=True, state={"running": {}}),
+    ]
+    assert _release.pod_problems(pods) == [
+        {
+            "pod": "b-1",
+            "container": "backend",
+            "reason": "CrashLoopBackOff",
+            "message": "back-off 40s",
+            "restarts": 3,
+            "exit_code": 1,
+        }
+    ]
+
+
+def test_pod_problems_running_but_not_ready_is_a_readiness_failure():
+    (entry,) = _release.pod_problems([_pod("b-1", ready=False, state={"running": {}})])
+    assert entry["reason"] == "NotReady" and "readiness probe" in entry["message"]
+
+
+def test_pod_problems_ignore_terminating_pods():
+    pod = _pod("b-1", ready=False, state={"running": {}})
+    pod["metadata"]["deletionTimestamp"] = "2026-12-06T00:00:00Z"
+    assert _release.pod_problems([pod]) == []
+
+
+def test_pod_watch_summary_puts_crashes_first_with_the_last_log_line():
+    watch = _release.PodWatch(kube=None, namespace="staging", selector="")
+    watch.problems = {
+        ("a", "c"): {
+            "pod": "a",
+            "container": "c",
+            "reason": "NotReady",
+            "message": "probe",
+            "restarts": 0,
+        },
+        ("b", "c"): {
+            "pod": "b",
+            "container": "c",
+            "reason": "CrashLoopBackOff",
+            "message": "",
+            "restarts": 2,
+            "exit_code": 1,
+            "last_log": '{"msg":"DATABASE_URL is not set"}',
+        },
+    }
+    assert watch.summary() == [
+        'b/c: CrashLoopBackOff (exit 1, 2 restarts), last log: {"msg":"DATABASE_URL is not set"}',
+        "a/c: NotReady: probe",
+    ]
