@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/.tools/venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
-.PHONY: images help toolchain cluster-up cluster-down crds kafka-up kafka-down chart-repo-up chart-repo-down \
+.PHONY: integration-real images help toolchain cluster-up cluster-down crds kafka-up kafka-down chart-repo-up chart-repo-down \
         testbed-up testbed-down secrets-scan lint chart-lint sanity unit integration test \
         bench-testbed ee-context ee demo clean
 
@@ -56,8 +56,12 @@ sanity:  ## ansible-test sanity on the plugins (empty ignore file)
 unit:  ## pytest unit tests
 	@bash testbed/pytest-tier.sh tests/unit
 
-integration:  ## pytest integration tests on the real test bed (starts what it needs)
-	@bash testbed/pytest-tier.sh tests/integration
+integration:  ## pytest integration tests on the test bed with kwok nodes (starts what it needs)
+	@bash testbed/pytest-tier.sh tests/integration --ignore=tests/integration/real_nodes
+
+integration-real: export HTD_NODES_MODE := real
+integration-real:  ## pytest integration tests on real nodes: containers run (starts what it needs)
+	@bash testbed/pytest-tier.sh tests/integration/real_nodes
 
 TAG ?= v1.0.0
 images:  ## build the app stand-in's five images for TAG and push them to the real-node bed's registry
@@ -72,7 +76,7 @@ demo: toolchain  ## the main job on the local default: bootstrap.yml + images + 
 	ansible-playbook release.yml -e image_tag=$(DEMO_TAG)
 	@cat reports/release-staging.md reports/release-production.md
 
-test: toolchain secrets-scan lint chart-lint sanity unit integration  ## everything CI runs: the README's test command
+test: toolchain secrets-scan lint chart-lint sanity unit integration integration-real  ## everything CI runs: the README's test command
 
 ee-context:  ## render the execution environment's build context into build/ee/context (offline)
 	@bash ee/build.sh context

@@ -391,7 +391,7 @@ up() {
   kctl wait --for=condition=Ready node --all --timeout=120s >/dev/null \
     || die "nodes not Ready: $(kctl get nodes 2>&1) (logs in $state/logs/)"
   # DigitalOcean's cloud controller, for load balancers: a stand-in (testbed/nodes/load_balancers.py).
-  start load-balancers python3 "$here/nodes/load_balancers.py" "$kubeconfig" "$NETNS"
+  start load-balancers python3 "$here/nodes/load_balancers.py" "$kubeconfig" "$NETNS" "$state/"
   coredns_up
   metrics_server_up
   log "$NODES real nodes Ready; registry https://$BED_IP:$REGISTRY_PORT (ghcr.io), DNS $DNS_IP"

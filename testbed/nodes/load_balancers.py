@@ -7,7 +7,7 @@ namespace's end of the veth pair so the host reaches it, and writes it into the 
 status; kube-proxy then forwards the address's ports to the Service's pods, as it would behind
 a real load balancer. Addresses of deleted Services are released.
 
-  python testbed/nodes/load_balancers.py KUBECONFIG NETNS     (started and stopped by nodes.sh)
+  python testbed/nodes/load_balancers.py KUBECONFIG NETNS STATE_DIR   (started, stopped by nodes.sh)
 """
 
 from __future__ import annotations
@@ -91,4 +91,5 @@ def main(kubeconfig: str, netns: str) -> int:
 
 
 if __name__ == "__main__":
+    # STATE_DIR names the bed this controller belongs to (nodes.sh down finds it by it).
     sys.exit(main(sys.argv[1], sys.argv[2]))

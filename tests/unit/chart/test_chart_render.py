@@ -658,3 +658,14 @@ def test_default_values_render_a_development_install():
     assert not by_kind(objs, "Ingress")
     deps = by_kind(objs, "Deployment")
     assert {_container(d)["image"].rsplit(":", 1)[1] for d in deps.values()} == {"latest"}
+
+
+def test_a_plain_env_value_replaces_the_secret_entry_of_the_same_name():
+    # Two entries of one name are refused by server-side apply ("duplicate entries for key"):
+    # an override in <service>.env must replace the secretEnv entry, not sit beside it.
+    deps = _deployments("staging", "--set", "backend.env.DATABASE_URL=postgres://override")
+    env = _container(deps[_name("staging", "backend")])["env"]
+    names = [e["name"] for e in env]
+    assert len(names) == len(set(names)), names
+    (db,) = [e for e in env if e["name"] == "DATABASE_URL"]
+    assert db == {"name": "DATABASE_URL", "value": "postgres://override"}
