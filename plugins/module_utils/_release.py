@@ -202,7 +202,8 @@ class PodWatch(object):
             key = (entry["pod"], entry["container"])
             known = self.problems.get(key, {})
             if "exit_code" in entry and known.get("restarts") != entry["restarts"]:
-                entry["last_log"] = self._last_log(entry)
+                # a log the kubelet already removed keeps the line seen before
+                entry["last_log"] = self._last_log(entry) or known.get("last_log", "")
             elif known.get("last_log"):
                 entry["last_log"] = known["last_log"]
             self.problems[key] = entry
@@ -218,7 +219,9 @@ class PodWatch(object):
             )
         except (KubeError, KubeUnreachable):  # the log may be gone already
             return ""
-        return lines[-1][:300] if lines else ""
+        if not lines or lines[-1].startswith("unable to retrieve container logs"):
+            return ""
+        return lines[-1][:300]
 
     def summary(self, limit=5):
         """One line per troubled container, worst first (crashes before readiness)."""
