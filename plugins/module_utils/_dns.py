@@ -55,10 +55,10 @@ def parse_answer(data, query_id):
     if rcode:
         raise DnsError(RCODES.get(rcode, "rcode %d" % rcode))
     pos = 12
-    for _ in range(qdcount):
+    for _question in range(qdcount):
         pos = _skip_name(data, pos) + 4
     found = []
-    for _ in range(ancount):
+    for _answer in range(ancount):
         pos = _skip_name(data, pos)
         rtype, rclass, _ttl, rdlen = struct.unpack(">HHIH", data[pos : pos + 10])
         pos += 10

@@ -40,7 +40,10 @@ def main(kubeconfig: str, netns: str) -> int:
     kubectl = [KUBECTL, "--kubeconfig", kubeconfig]
     while running:
         got = subprocess.run(
-            [*kubectl, "get", "services", "-A", "-o", "json"], capture_output=True, text=True
+            [*kubectl, "get", "services", "-A", "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if got.returncode == 0:
             seen = {}
@@ -55,7 +58,7 @@ def main(kubeconfig: str, netns: str) -> int:
                     status = {
                         "status": {"loadBalancer": {"ingress": [{"ip": address, "ipMode": "VIP"}]}}
                     }
-                    subprocess.run(
+                    patched = subprocess.run(
                         [
                             *kubectl,
                             "-n",
@@ -69,7 +72,13 @@ def main(kubeconfig: str, netns: str) -> int:
                             json.dumps(status),
                         ],
                         capture_output=True,
+                        text=True,
+                        check=False,
                     )
+                    if patched.returncode != 0:
+                        why = patched.stderr.strip()
+                        print(f"cannot assign {address} to {key}: {why}", flush=True)
+                        continue
                     print(f"assigned {address} to {key}", flush=True)
                 seen[key] = address
             for key, address in owned.items():
@@ -79,11 +88,13 @@ def main(kubeconfig: str, netns: str) -> int:
                 subprocess.run(
                     ["ip", "-n", netns, "addr", "add", f"{address}/32", "dev", "eth0"],
                     capture_output=True,
+                    check=False,
                 )
             for address in set(owned.values()) - set(seen.values()):
                 subprocess.run(
                     ["ip", "-n", netns, "addr", "del", f"{address}/32", "dev", "eth0"],
                     capture_output=True,
+                    check=False,
                 )
             owned = seen
         time.sleep(1)
