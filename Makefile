@@ -83,7 +83,7 @@ ee-context:  ## render the execution environment's build context into build/ee/c
 ee:  ## build the execution environment image (podman or docker; needs the internet)
 	@bash ee/build.sh build
 
-bench-testbed:  ## measure toolchain, cluster-up and kafka-up times
+bench-testbed:  ## measure toolchain, cluster-up (kwok and real nodes), kafka-up, images, release on real nodes
 	@python3 testbed/bench_testbed.py
 
 clean:  ## stop the test bed and remove local state (the tool cache stays)

@@ -4,89 +4,39 @@ ghcr.io/... through ghcr-pull-secret), kube-proxy serves the Services, CoreDNS n
 
 Run by `make integration-real` (HTD_NODES_MODE=real). The tests run in file order on staging,
 like an operator's day: a first release whose smoke checks really run, a tag the registry does
-not have, v1 → v2 under a request loop with zero failures, a v2 whose readiness fails, one that
-crash-loops, and at the end `make testbed-down`, which must leave nothing behind.
+not have, v1 → v2 under a request loop with zero failures, a v2 whose readiness fails, and one
+that crash-loops.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 
 import pytest
 
-from tests.ansible_run import ROOT, run_playbook
-from tests.testbed import STATE, TESTBED
+from tests.real_nodes_support import (
+    OWNER,
+    RELEASES,
+    SERVICES,
+    RequestLoop,
+    release_pods,
+    service_url,
+)
 
 ENV = "staging"
-RELEASE = "todo-app-staging"
-SERVICES = ("frontend", "backend", "mcp", "notification", "sse-gateway")
-OWNER = "hackathon-todo"
+RELEASE = RELEASES[ENV]
 # A failing rollout waits this long before Helm rolls it back (the staging default is 5m).
 SHORT_WAIT = {"app_release_helm_timeout": "60s"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def real_nodes():
-    if os.environ.get("HTD_NODES_MODE") != "real":
-        pytest.fail(
-            "these tests need real nodes: run them with `make integration-real`", pytrace=False
-        )
-
-
 @pytest.fixture(scope="module")
-def pushed(kube_cluster):
-    """v1.0.0 and v2.0.0 of the five stand-in images in the bed registry: {tag: {service: sha}}"""
-    out = {}
-    for tag in ("v1.0.0", "v2.0.0"):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(TESTBED / "images" / "build.py"),
-                "app",
-                "--tag",
-                tag,
-                "--owner",
-                OWNER,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
-        out[tag] = {
-            line.split("/")[-1].split(":")[0]: line.split()[1] for line in proc.stdout.splitlines()
-        }
-    return out
-
-
-@pytest.fixture(scope="module")
-def release(bootstrapped, pushed, tmp_path_factory):
-    reports = tmp_path_factory.mktemp("reports")
-
+def release(release_to):
     def run(tag, extra=None, timeout=900):
-        cmd = ["release.yml", "-e", f"target={ENV}", "-e", f"image_tag={tag}"]
-        if extra:
-            cmd += ["-e", json.dumps(extra)]
-        proc = run_playbook(*cmd, env={"HTD_REPORT_DIR": str(reports)}, timeout=timeout)
-        path = reports / f"release-{ENV}.json"
-        report = json.loads(path.read_text()) if path.exists() else {}
-        path.unlink(missing_ok=True)
-        return proc, report
+        return release_to(ENV, tag, extra, timeout)
 
     return run
-
-
-def _pods(kube_cluster):
-    out = kube_cluster.kubectl(
-        "-n", ENV, "get", "pods", "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "json"
-    )
-    return json.loads(out.stdout)["items"]
 
 
 def _versions(kube_cluster):
@@ -99,51 +49,8 @@ def _versions(kube_cluster):
     }
 
 
-def _backend_url(kube_cluster, path="/api/health"):
-    ip = kube_cluster.kubectl(
-        "-n", ENV, "get", "service", f"{RELEASE}-backend", "-o", "jsonpath={.spec.clusterIP}"
-    )
-    return f"http://{ip.stdout.strip()}:8000{path}"
-
-
-class RequestLoop:
-    """Bounded load: `rps` requests a second, each on a new connection, until stopped or
-    `limit_s` passed. Records (status or error, X-App-Version) per request."""
-
-    def __init__(self, url, rps=20, limit_s=600):
-        self.url, self.rps, self.limit_s = url, rps, limit_s
-        self.results = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        t_end = time.monotonic() + self.limit_s
-        while not self._stop.is_set() and time.monotonic() < t_end:
-            t0 = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=2) as resp:  # noqa: S310 (bed address)
-                    self.results.append((resp.status, resp.headers.get("X-App-Version")))
-            except Exception as exc:  # every failure counts
-                self.results.append((repr(exc), None))
-            time.sleep(max(0.0, 1 / self.rps - (time.monotonic() - t0)))
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def failures(self):
-        return [r for r in self.results if r[0] != 200]
-
-    def versions_in_order(self):
-        seen = []
-        for _status, version in self.results:
-            if version and (not seen or seen[-1] != version):
-                seen.append(version)
-        return seen
+def _backend_url(kube_cluster):
+    return service_url(kube_cluster, ENV)
 
 
 def test_first_release_runs_the_registry_images_and_the_smoke_checks(release, kube_cluster, pushed):
@@ -156,7 +63,7 @@ def test_first_release_runs_the_registry_images_and_the_smoke_checks(release, ku
     )
     assert report["smoke"]["status"] == "passed", report["smoke"]
     assert report["smoke"]["checks"] and all(c["passed"] for c in report["smoke"]["checks"])
-    pods = [p for p in _pods(kube_cluster) if not p["metadata"].get("deletionTimestamp")]
+    pods = release_pods(kube_cluster, ENV)
     running = set()
     for pod in pods:
         assert pod["status"]["phase"] == "Running", pod["status"]
@@ -218,27 +125,3 @@ def test_a_crash_looping_container_is_named_with_its_last_log_line(release, kube
     assert "DATABASE_URL is not set" in proc.stdout
     with urllib.request.urlopen(_backend_url(kube_cluster), timeout=5) as resp:  # noqa: S310
         assert json.load(resp)["version"] == "v2.0.0"
-
-
-def test_testbed_down_leaves_nothing_behind(kube_cluster):
-    down = subprocess.run(
-        ["make", "-C", str(ROOT), "cluster-down"], capture_output=True, text=True, check=False
-    )
-    assert down.returncode == 0, down.stdout + down.stderr
-    left = subprocess.run(
-        ["bash", str(TESTBED / "nodes.sh"), "leftovers"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert left.stdout.strip() == "", left.stdout
-    netns = subprocess.run(
-        ["ip", "netns", "list"], capture_output=True, text=True, check=True
-    ).stdout
-    assert "htd" not in netns.split()
-    assert not (STATE / "nodes").exists()
-    ps = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=True)
-    alive = [line for line in ps.stdout.splitlines() if not line.lstrip().startswith("Z")]
-    assert not [
-        a for a in alive if str(STATE / "nodes") in a or "/run/htd/" in a or "load_balancers" in a
-    ]

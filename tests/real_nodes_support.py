@@ -1,0 +1,87 @@
+"""Helpers of the real-node tests (tests/integration/real_nodes): the pods and Service addresses
+of a release, and a bounded request loop against them."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+from tests.helm import ENVIRONMENTS
+from tests.helm import SERVICES as _SERVICE_KEYS
+
+SERVICES = tuple(_SERVICE_KEYS.values())
+OWNER = "hackathon-todo"  # the image owner the stand-in images are pushed under
+RELEASES = {env: release for env, (release, _ns, _args) in ENVIRONMENTS.items()}
+
+
+def release_pods(kube_cluster, env, service=None):
+    """The release's pods in `env` (one service's if named), terminating ones left out."""
+    selector = f"app.kubernetes.io/instance={RELEASES[env]}"
+    if service:
+        selector += f",app.kubernetes.io/component={service}"
+    out = kube_cluster.kubectl("-n", env, "get", "pods", "-l", selector, "-o", "json")
+    return [
+        p for p in json.loads(out.stdout)["items"] if not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+def service_url(kube_cluster, env, service="backend", port=8000, path="/api/health"):
+    """http://<ClusterIP>:<port><path> of a release's Service (the host routes the Service range
+    into the bed's namespace)."""
+    ip = kube_cluster.kubectl(
+        "-n",
+        env,
+        "get",
+        "service",
+        f"{RELEASES[env]}-{service}",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+    )
+    return f"http://{ip.stdout.strip()}:{port}{path}"
+
+
+class RequestLoop:
+    """Bounded load: `workers` threads, each sending up to `rps` requests a second on new
+    connections, until stopped or `limit_s` passed. Records (status or error, X-App-Version)."""
+
+    def __init__(self, url, rps=20, limit_s=600, workers=1, timeout=2):
+        self.url, self.rps, self.limit_s, self.timeout = url, rps, limit_s, timeout
+        self.results = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
+
+    def _run(self):
+        t_end = time.monotonic() + self.limit_s
+        while not self._stop.is_set() and time.monotonic() < t_end:
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=self.timeout) as resp:  # noqa: S310 (bed address)
+                    self.results.append((resp.status, resp.headers.get("X-App-Version")))
+            except Exception as exc:  # every failure counts
+                self.results.append((repr(exc), None))
+            time.sleep(max(0.0, 1 / self.rps - (time.monotonic() - t0)))
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=self.timeout + 10)
+
+    def failures(self):
+        return [r for r in self.results if r[0] != 200]
+
+    def versions_in_order(self):
+        seen = []
+        for _status, version in self.results:
+            if version and (not seen or seen[-1] != version):
+                seen.append(version)
+        return seen
