@@ -96,9 +96,14 @@ APP_SECRET_KEYS = (
 )
 
 
-def create_app_namespace(cluster, name: str, secrets: bool = True) -> None:
+def create_app_namespace(
+    cluster, name: str, secrets: bool = True, registry_account: tuple[str, str] | None = None
+) -> None:
     """A namespace as the platform role prepares it: Pod Security `restricted` enforced (and
-    warned about, so a dry run reports violations), with the two secrets the chart expects."""
+    warned about, so a dry run reports violations), with the two secrets the chart expects.
+    `registry_account` (username, password) goes into ghcr-pull-secret: on real nodes, the bed
+    registry's, so that the kubelets can pull; otherwise a placeholder."""
+    username, password = registry_account or ("ci", "placeholder")
     cluster.kubectl("create", "namespace", name)
     cluster.kubectl(
         "label",
@@ -118,8 +123,8 @@ def create_app_namespace(cluster, name: str, secrets: bool = True) -> None:
             "docker-registry",
             "ghcr-pull-secret",
             "--docker-server=ghcr.io",
-            "--docker-username=ci",
-            "--docker-password=placeholder",
+            f"--docker-username={username}",
+            f"--docker-password={password}",
         )
 
 

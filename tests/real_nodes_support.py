@@ -10,10 +10,17 @@ import urllib.request
 
 from tests.helm import ENVIRONMENTS
 from tests.helm import SERVICES as _SERVICE_KEYS
+from tests.testbed import STATE
 
 SERVICES = tuple(_SERVICE_KEYS.values())
 OWNER = "hackathon-todo"  # the image owner the stand-in images are pushed under
 RELEASES = {env: release for env, (release, _ns, _args) in ENVIRONMENTS.items()}
+
+
+def bed_registry_account() -> tuple[str, str]:
+    """(username, password) of the bed registry's htpasswd account (random per bed)."""
+    d = STATE / "nodes" / "registry"
+    return (d / "username").read_text().strip(), (d / "password").read_text().strip()
 
 
 def release_pods(kube_cluster, env, service=None):
@@ -50,7 +57,7 @@ class RequestLoop:
         self.url, self.rps, self.limit_s, self.timeout = url, rps, limit_s, timeout
         self.results = []
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _n in range(workers)]
 
     def _run(self):
         t_end = time.monotonic() + self.limit_s

@@ -28,29 +28,31 @@ def real_nodes():
 
 
 @pytest.fixture(scope="session")
-def pushed(kube_cluster):
-    """v1.0.0 and v2.0.0 of the five stand-in images in the bed registry: {tag: {service: sha}}"""
-    out = {}
-    for tag in ("v1.0.0", "v2.0.0"):
+def push_images(kube_cluster):
+    """push_images(tag) -> {service: digest}: the five stand-in images for `tag` in the bed's
+    registry (built once per tag, cached by testbed/images/build.py)."""
+
+    build = [sys.executable, str(TESTBED / "images" / "build.py"), "app", "--owner", OWNER]
+
+    def push(tag):
         proc = subprocess.run(
-            [
-                sys.executable,
-                str(TESTBED / "images" / "build.py"),
-                "app",
-                "--tag",
-                tag,
-                "--owner",
-                OWNER,
-            ],
+            [*build, "--tag", tag],
             capture_output=True,
             text=True,
             check=False,
         )
         assert proc.returncode == 0, proc.stderr
-        out[tag] = {
+        return {
             line.split("/")[-1].split(":")[0]: line.split()[1] for line in proc.stdout.splitlines()
         }
-    return out
+
+    return push
+
+
+@pytest.fixture(scope="session")
+def pushed(push_images):
+    """v1.0.0 and v2.0.0 of the five stand-in images in the bed registry: {tag: {service: sha}}"""
+    return {tag: push_images(tag) for tag in ("v1.0.0", "v2.0.0")}
 
 
 @pytest.fixture(scope="session")
