@@ -83,17 +83,19 @@ def by_kind(objs: list[dict], kind: str) -> dict[str, dict]:
 
 # --- on the test bed ---------------------------------------------------------------------
 
-# The keys the release role writes into app-secrets; values here are placeholders.
-APP_SECRET_KEYS = (
-    "DATABASE_URL",
-    "BETTER_AUTH_SECRET",
-    "OPENAI_API_KEY",
-    "FRONTEND_DATABASE_URL",
-    "REDPANDA_BROKERS",
-    "REDPANDA_USERNAME",
-    "REDPANDA_PASSWORD",
-    "REDPANDA_SASL_MECHANISM",
-)
+# The keys the release role writes into app-secrets, with placeholders shaped like real values
+# (the app stand-in, like the app, will not start on a DATABASE_URL that is not PostgreSQL's).
+APP_SECRETS = {
+    "DATABASE_URL": "postgresql://todo:placeholder@db.invalid:5432/todo",
+    "BETTER_AUTH_SECRET": "placeholder-better-auth-secret",
+    "OPENAI_API_KEY": "sk-placeholder",
+    "FRONTEND_DATABASE_URL": "postgresql://frontend:placeholder@db.invalid:5432/todo",
+    "REDPANDA_BROKERS": "redpanda.invalid:9092",
+    "REDPANDA_USERNAME": "placeholder-user",
+    "REDPANDA_PASSWORD": "placeholder-password",
+    "REDPANDA_SASL_MECHANISM": "SCRAM-SHA-256",
+}
+APP_SECRET_KEYS = tuple(APP_SECRETS)
 
 
 def create_app_namespace(
@@ -113,7 +115,7 @@ def create_app_namespace(
         "pod-security.kubernetes.io/warn=restricted",
     )
     if secrets:
-        literals = [f"--from-literal={k}=placeholder-{k.lower()}" for k in APP_SECRET_KEYS]
+        literals = [f"--from-literal={k}={v}" for k, v in APP_SECRETS.items()]
         cluster.kubectl("-n", name, "create", "secret", "generic", "app-secrets", *literals)
         cluster.kubectl(
             "-n",

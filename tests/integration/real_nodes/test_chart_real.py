@@ -1,9 +1,12 @@
-"""Releasing the chart on the test bed, the way the release role does: `helm upgrade --install
---rollback-on-failure --wait=watcher` (Helm 4) with the production values.
+"""Releasing the chart on REAL nodes, the way the release role does: `helm upgrade --install
+--rollback-on-failure --wait=watcher` (Helm 4) with the production values, in a namespace that
+enforces Pod Security `restricted`.
 
-The control plane is real (Deployment controller, scheduler, HPA controller, Pod Security
-admission); kwok plays the kubelets, so pods turn Ready as soon as they are scheduled, or never
-when they carry the test bed's readiness-fail label.
+Everything is real but the app: the control plane (Deployment controller, scheduler, HPA
+controller, Pod Security admission), two kubelets with containerd and runc that pull the app
+stand-in's images from the bed's registry through ghcr-pull-secret and run them with the chart's
+securityContext, probes, preStop hooks and resources. A release that never gets Ready is one whose
+stand-ins fail their readiness probe (STANDIN_HEALTH=fail; mcp, probed over TCP, never listens).
 """
 
 from __future__ import annotations
@@ -17,11 +20,26 @@ import uuid
 import pytest
 
 from tests.helm import CHART, ENVIRONMENTS, create_app_namespace, helm_on
+from tests.helm import SERVICES as SERVICE_KEYS
+from tests.real_nodes_support import OWNER, bed_registry_account
 
 RELEASE = "todo-app"
-VALUES = ENVIRONMENTS["production"][2][:2]  # -f values-production.yaml
-FAIL_LABEL = "testbed.hackathon-todo.dev/readiness"
-# Production values: what the HPAs hold each Deployment at (no metrics-server on the bed).
+# -f values-production.yaml, with the owner the stand-in images are pushed under
+VALUES = (*ENVIRONMENTS["production"][2][:2], "--set", f"global.imageOwner={OWNER}")
+TAGS = ("v1.0.0", "v1.0.1", "v1.0.2")
+# Every service's readiness probe fails (the stand-in's knobs): the HTTP-probed services answer
+# 503 on their probe paths; mcp, probed over TCP (values.yaml), never starts listening.
+# `--set <key>.env.<NAME>=...` adds one variable; a map given to --set-json at <key> would replace
+# the whole service's values from values-production.yaml (its HPA and replicas among them).
+NEVER_READY = [
+    arg
+    for key in SERVICE_KEYS
+    for arg in (
+        "--set",
+        f"{key}.env.STANDIN_START_DELAY=1h" if key == "mcp" else f"{key}.env.STANDIN_HEALTH=fail",
+    )
+]
+# Production values: what the HPAs hold each Deployment at while the pods are idle.
 MIN_REPLICAS = {
     "todo-app-frontend": 2,
     "todo-app-backend": 2,
@@ -71,10 +89,18 @@ class DeploymentWatch:
         return self.events
 
 
-def _helm_release(cluster, namespace, *extra, check=True, timeout="90s"):
+@pytest.fixture(scope="module")
+def pushed_tags(push_images):
+    for tag in TAGS:
+        push_images(tag)
+
+
+def _helm_release(cluster, namespace, *extra, check=True, timeout=180):
+    """Helm's own --timeout is `timeout` seconds; it gets a minute more to roll back."""
     return helm_on(
         cluster, "upgrade", "--install", RELEASE, str(CHART), "--namespace", namespace, *VALUES,
-        "--rollback-on-failure", "--wait=watcher", "--timeout", timeout, *extra, check=check,
+        "--rollback-on-failure", "--wait=watcher", "--timeout", f"{timeout}s", *extra,
+        check=check, timeout=timeout + 60,
     )  # fmt: skip
 
 
@@ -83,7 +109,7 @@ def _deployments(cluster, namespace) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in json.loads(out)["items"]}
 
 
-def _wait_steady(cluster, namespace, tag: str, timeout: float = 60):
+def _wait_steady(cluster, namespace, tag: str, timeout: float = 120):
     """Until every Deployment runs MIN_REPLICAS pods of `tag`, all available, nothing else."""
     deadline = time.monotonic() + timeout
     while True:
@@ -121,9 +147,9 @@ def _assert_capacity_held(events: list[dict], baseline: dict[str, int]):
 
 
 @pytest.fixture(scope="module")
-def release_namespace(kube_cluster, cluster_crds):
+def release_namespace(kube_cluster, cluster_crds, pushed_tags):
     name = f"chart-release-{uuid.uuid4().hex[:6]}"
-    create_app_namespace(kube_cluster, name)
+    create_app_namespace(kube_cluster, name, registry_account=bed_registry_account())
     yield name
     helm_on(kube_cluster, "uninstall", RELEASE, "--namespace", name, check=False)
     kube_cluster.kubectl("delete", "namespace", name, "--wait=false")
@@ -197,10 +223,8 @@ def test_release_that_never_gets_ready_is_rolled_back(kube_cluster, release_name
     watch = DeploymentWatch(kube_cluster, release_namespace)
     watch.wait_for_initial(len(baseline))
     res = _helm_release(
-        kube_cluster, release_namespace,
-        "--set", "global.imageTag=v1.0.2",
-        "--set-json", f"global.podLabels={json.dumps({FAIL_LABEL: 'fail'})}",
-        check=False, timeout="20s",
+        kube_cluster, release_namespace, "--set", "global.imageTag=v1.0.2", *NEVER_READY,
+        check=False, timeout=45,
     )  # fmt: skip
     assert res.returncode != 0
     assert "has been rolled back due to rollback-on-failure being set" in res.stderr, res.stderr
@@ -226,4 +250,6 @@ def test_release_that_never_gets_ready_is_rolled_back(kube_cluster, release_name
         kube_cluster.kubectl("-n", release_namespace, "get", "pods", "-o", "json").stdout
     )["items"]
     live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-    assert not [p for p in live if FAIL_LABEL in p["metadata"]["labels"]]
+    images = {c["image"].rsplit(":", 1)[1] for p in live for c in p["spec"]["containers"]}
+    assert images == {"v1.0.1"}, images
+    assert all(p["status"]["phase"] == "Running" for p in live)
