@@ -7,9 +7,13 @@ on the test bed they use this repository, served over real HTTP by `helm repo in
 
 Its charts are TEST FIXTURES standing in for the upstream charts, one per component, generated
 from the roles' own defaults so names and versions always match what the roles pin:
-  * a placeholder Deployment per controller (an idle pause container on real nodes; kwok runs
-    none) and, for the ingress controller, its LoadBalancer Service, so `helm --wait`, rollouts
-    and the LB wait behave;
+  * the real program where the bed builds it (testbed/platform/charts/<chart>: Traefik,
+    cert-manager), with the RBAC, Services and arguments upstream's chart renders from the same
+    values keys, so the objects the roles create are acted on by the real controllers; the
+    image's version is the program's (appVersion, from testbed/versions.env);
+  * elsewhere a placeholder Deployment per controller (an idle pause container on real nodes;
+    kwok runs none) and, for the ingress controller, its LoadBalancer Service, so
+    `helm --wait`, rollouts and the LB wait behave;
   * no CRDs: the test bed holds the real ones already (testbed/crds.sh applies them, generated
     from upstream Go API types), so the objects the roles create (ClusterIssuer, Configuration,
     ...) are validated by the API server. Carrying them in the chart is not an option for all:
@@ -37,10 +41,44 @@ import time
 
 import yaml
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from pins import pinned
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 STATE = pathlib.Path(os.environ.get("HTD_STATE", ROOT / ".testbed")) / "charts"
 PORT = int(os.environ.get("HTD_CHART_REPO_PORT", "38879"))
 HELM = ROOT / ".tools" / "bin" / "helm"
+# Charts that run the real program: their templates and values, and the version pin of the program.
+REAL = ROOT / "testbed" / "platform" / "charts"
+APP_VERSION_OF = {
+    "traefik": "TRAEFIK_VERSION",
+    "cert-manager": "CERT_MANAGER_VERSION",
+    "dapr": "DAPR_VERSION",
+}
+# Parts that need a container to answer, off on kwok nodes (nothing serves there): an admission
+# webhook nobody answers would refuse every object it covers.
+KWOK_VALUES = {
+    "cert-manager": {
+        "webhook": {"enabled": False},
+        "cainjector": {"enabled": False},
+        "startupapicheck": {"enabled": False},
+    },
+    "dapr": {"dapr_sidecar_injector": {"enabled": False}},
+}
+
+
+def real_nodes() -> bool:
+    """The bed runs real nodes (testbed/nodes.sh wrote its env at cluster-up)."""
+    return (STATE.parent / "nodes" / "env").exists()
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if both else value
+    return out
+
 
 # The ingress controllers' load-balanced Service, named as upstream names it.
 LOAD_BALANCER_OF = {
@@ -60,12 +98,29 @@ def components() -> list[dict]:
     return out
 
 
+def _chart_file(path: pathlib.Path) -> bool:
+    return path.is_file() and path.suffix in (".yaml", ".tpl")
+
+
+def _real_chart_files(chart: str) -> dict[str, str]:
+    src = REAL / chart
+    if not src.is_dir():
+        return {}
+    files = {
+        str(f.relative_to(src)): f.read_text() for f in sorted(src.rglob("*")) if _chart_file(f)
+    }
+    if chart in KWOK_VALUES and not real_nodes():
+        values = _merge(yaml.safe_load(files["values.yaml"]), KWOK_VALUES[chart])
+        files["values.yaml"] = "---\n" + yaml.safe_dump(values, sort_keys=False)
+    return files
+
+
 def _chart_files(chart: str, version: str) -> dict[str, str]:
     meta = {
         "apiVersion": "v2",
         "name": chart,
         "version": version,
-        "appVersion": version,
+        "appVersion": pinned()[APP_VERSION_OF[chart]] if chart in APP_VERSION_OF else version,
         "description": f"TEST FIXTURE standing in for the upstream {chart} chart on the test bed",
         "annotations": {"hackathon-todo.dev/test-fixture": "true"},
     }
@@ -90,6 +145,9 @@ spec:
           image: registry.k8s.io/pause:3.10
           imagePullPolicy: IfNotPresent
 """.replace("@CHART@", chart).replace("@VERSION@", version)
+    real = _real_chart_files(chart)
+    if real:
+        return {"Chart.yaml": yaml.safe_dump(meta, sort_keys=False), **real}
     files = {
         "Chart.yaml": yaml.safe_dump(meta, sort_keys=False),
         "values.yaml": "replicas: 1\n",
@@ -114,6 +172,10 @@ spec:
 def _fingerprint(comps: list[dict]) -> str:
     h = hashlib.sha256(json.dumps(comps, sort_keys=True).encode())
     h.update(pathlib.Path(__file__).read_bytes())
+    h.update((ROOT / "testbed" / "versions.env").read_bytes())
+    h.update(b"real nodes" if real_nodes() else b"kwok nodes")
+    for f in sorted(p for p in REAL.rglob("*") if _chart_file(p)):
+        h.update(str(f.relative_to(REAL)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 

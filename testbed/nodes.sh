@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real nodes for the test bed (HTD_NODES_MODE=real): a network namespace of the bed's own, and in
 # it containerd + runc + CNI bridge and a kubelet per node, one kube-proxy (nftables), CoreDNS,
-# and a CNCF Distribution registry that stands where GHCR stands. testbed/cluster.sh calls this;
+# a CNCF Distribution registry that stands where GHCR stands, Pebble (ACME) and the Kafka broker
+# (SASL_SSL) the pods publish to. testbed/cluster.sh calls this;
 # the control plane (kwokctl, kwok controller disabled) runs in the same namespace.
 #
 #   testbed/nodes.sh net-up      create the namespace and its one veth pair (stale leftovers go first)
@@ -31,6 +32,10 @@ POD_CIDR=${HTD_POD_CIDR:-10.244.0.0/16} POD_GW=${HTD_POD_GW:-10.244.0.1}
 SVC_CIDR=${HTD_SERVICE_CIDR:-10.96.0.0/16} DNS_IP=${HTD_DNS_IP:-10.96.0.10}
 API_SERVICE_IP=${HTD_API_SERVICE_IP:-10.96.0.1}   # the `kubernetes` Service: first address of SVC_CIDR
 REGISTRY_PORT=${HTD_REGISTRY_PORT:-5000}
+# The bed's public DNS (Pebble's challenge test server) for the reserved `.test` names (RFC 6761)
+# the local inventory uses, and Pebble, Let's Encrypt's ACME test server.
+PUBLIC_DNS_PORT=${HTD_PUBLIC_DNS_PORT:-8053} PUBLIC_DNS_API_PORT=${HTD_PUBLIC_DNS_API_PORT:-8055}
+ACME_PORT=${HTD_ACME_PORT:-14000} ACME_MANAGEMENT_PORT=${HTD_ACME_MANAGEMENT_PORT:-15000}
 CLUSTER_DOMAIN=cluster.local
 bin="$root/.tools/bin"
 export PATH="$bin:$PATH"
@@ -78,6 +83,11 @@ HTD_REGISTRY_CA=$state/pki/ca.crt
 HTD_REGISTRY_USER_FILE=$state/registry/username
 HTD_REGISTRY_PASSWORD_FILE=$state/registry/password
 HTD_NODES=$NODES
+HTD_PUBLIC_DNS=$BED_IP:$PUBLIC_DNS_PORT
+HTD_PUBLIC_DNS_API=http://$BED_IP:$PUBLIC_DNS_API_PORT
+HTD_ACME_DIRECTORY=https://$BED_IP:$ACME_PORT/dir
+HTD_ACME_CA=$state/pki/ca.crt
+HTD_ACME_ROOTS=$state/acme/roots.pem
 ENV
   cat "$state/env"
 }
@@ -184,8 +194,54 @@ YAML
   wait_for "registry" 20 curl -s --cacert "$state/pki/ca.crt" -o /dev/null "https://$BED_IP:$REGISTRY_PORT/v2/"
 }
 
-# --- images the bed provides itself: pause and CoreDNS ----------------------------------------
-system_images() { python3 "$here/images/build.py" system; }
+# --- public DNS and the ACME CA (Pebble) ------------------------------------------------------
+# On DigitalOcean the platform role writes the hosts' A records and Let's Encrypt validates
+# HTTP-01 over the internet. In the namespace: pebble-challtestsrv is the public DNS (no default
+# answer; testbed/nodes/load_balancers.py publishes each Ingress host at the address in the
+# Ingress's status, as ExternalDNS would), CoreDNS forwards `.test` to it, and Pebble validates
+# through it: real HTTP-01 through the load balancer and the ingress controller.
+acme_up() {
+  local d="$state/acme"
+  mkdir -p "$d"
+  start public-dns pebble-challtestsrv -defaultIPv4 "" -defaultIPv6 "" \
+    -dnsserver "$BED_IP:$PUBLIC_DNS_PORT" -management "$BED_IP:$PUBLIC_DNS_API_PORT" \
+    -http01 "" -https01 "" -tlsalpn01 "" -doh ""
+  sign "$d" tls "$state/pki/ca" "/CN=acme.$NAME.test" "IP:$BED_IP,DNS:acme.$NAME.test"
+  cat > "$d/pebble.json" <<JSON
+{"pebble": {
+  "listenAddress": "$BED_IP:$ACME_PORT", "managementListenAddress": "$BED_IP:$ACME_MANAGEMENT_PORT",
+  "certificate": "$d/tls.crt", "privateKey": "$d/tls.key",
+  "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false,
+  "retryAfter": {"authz": 1, "order": 1},
+  "profiles": {"default": {"description": "90 days, as Let's Encrypt", "validityPeriod": 7776000}}
+}}
+JSON
+  # Real validation (never "always valid"), no artificial sleeps; nonces rejected only when stale.
+  start acme env PEBBLE_VA_NOSLEEP=1 PEBBLE_VA_ALWAYS_VALID=0 PEBBLE_WFE_NONCEREJECT=0 \
+    pebble -config "$d/pebble.json" -dnsserver "$BED_IP:$PUBLIC_DNS_PORT" -strict
+  wait_for "public DNS" 20 curl -s -o /dev/null "http://$BED_IP:$PUBLIC_DNS_API_PORT/"
+  wait_for "Pebble" 20 curl -sf --cacert "$state/pki/ca.crt" -o /dev/null "https://$BED_IP:$ACME_PORT/dir"
+  # The roots Pebble issues under (new at every start): what clients of the bed's HTTPS trust.
+  curl -sf --cacert "$state/pki/ca.crt" "https://$BED_IP:$ACME_MANAGEMENT_PORT/roots/0" > "$d/roots.pem"
+}
+
+# --- the broker: the bed's Apache Kafka (testbed/kafka.sh), in the namespace where the pods reach it --
+# SASL_SSL with a certificate from the bed's CA, as Redpanda serves it; its state stays where
+# kafka.sh keeps it ($HTD_STATE/kafka), so the local inventory and the tests find it as on kwok.
+broker_up() {
+  sign "$state/kafka" tls "$state/pki/ca" "/CN=kafka.$NAME.test" "IP:$BED_IP,DNS:kafka.$NAME.test"
+  HTD_KAFKA_NETNS=$NETNS HTD_KAFKA_HOST=$BED_IP HTD_KAFKA_TLS_CA="$state/pki/ca.crt" \
+    HTD_KAFKA_TLS_CERT="$state/kafka/tls.crt" HTD_KAFKA_TLS_KEY="$state/kafka/tls.key" \
+    bash "$here/kafka.sh" up | sed 's/^/[nodes] /'
+}
+broker_down() {
+  if grep -qs "^HTD_KAFKA_BOOTSTRAP=$BED_IP:" "$HTD_STATE/kafka/env"; then
+    bash "$here/kafka.sh" down >/dev/null
+  fi
+}
+
+# --- images the bed provides itself: pause, CoreDNS, ..., and the platform programs -----------
+system_images() { python3 "$here/images/build.py" system; python3 "$here/images/build.py" platform; }
 
 # --- nodes: containerd + kubelet each -------------------------------------------------------------
 cni_config() {
@@ -348,7 +404,8 @@ YAML
 }
 
 coredns_up() {
-  sed -e "s/@DNS_IP@/$DNS_IP/g" -e "s/@DOMAIN@/$CLUSTER_DOMAIN/g" "$here/nodes/coredns.yaml" | kctl apply -f - >/dev/null
+  sed -e "s/@DNS_IP@/$DNS_IP/g" -e "s/@DOMAIN@/$CLUSTER_DOMAIN/g" \
+    -e "s/@PUBLIC_DNS@/$BED_IP:$PUBLIC_DNS_PORT/g" "$here/nodes/coredns.yaml" | kctl apply -f - >/dev/null
   kctl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null \
     || die "CoreDNS did not become ready: $(kctl -n kube-system get pods -l k8s-app=kube-dns -o wide 2>&1)"
 }
@@ -377,12 +434,17 @@ YAML
 
 up() {
   [[ -e "/run/netns/$NETNS" ]] || die "network namespace $NETNS missing: run net-up first (cluster.sh up does)"
-  for b in kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc registry coredns nft; do
+  for b in kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc registry coredns nft \
+           traefik cert-manager pebble pebble-challtestsrv daprd dapr-operator dapr-sentry \
+           dapr-placement dapr-scheduler dapr-injector; do
     [[ -x "$bin/$b" ]] || die "$bin/$b missing; run: make toolchain"
   done
   write_env >/dev/null
   bed_ca
   registry_up
+  acme_up
+  broker_up &
+  local broker=$!
   registry_mirror
   cni_config
   system_images=$(system_images)
@@ -392,8 +454,12 @@ up() {
     || die "nodes not Ready: $(kctl get nodes 2>&1) (logs in $state/logs/)"
   # DigitalOcean's cloud controller, for load balancers: a stand-in (testbed/nodes/load_balancers.py).
   start load-balancers python3 "$here/nodes/load_balancers.py" "$kubeconfig" "$NETNS" "$state/"
+  # The hosts' public DNS records: a stand-in (testbed/nodes/public_dns.py).
+  start public-dns-records python3 "$here/nodes/public_dns.py" "$kubeconfig" \
+    "http://$BED_IP:$PUBLIC_DNS_API_PORT" "$state/"
   coredns_up
   metrics_server_up
+  wait "$broker" || die "the broker did not start (kafka.sh; logs in $HTD_STATE/kafka/)"
   log "$NODES real nodes Ready; registry https://$BED_IP:$REGISTRY_PORT (ghcr.io), DNS $DNS_IP"
 }
 
@@ -414,6 +480,7 @@ our_mounts() { awk -v a="$state/" -v b="$run/" 'index($2, a) == 1 || index($2, b
 
 down() {
   local f
+  broker_down
   for f in "$state"/pids/*.pid; do
     if [[ -f $f ]]; then kill "$(cat "$f")" 2>/dev/null || true; fi
   done

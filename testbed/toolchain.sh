@@ -169,6 +169,80 @@ build_controller_gen() {
   go_install "$1" "sigs.k8s.io/controller-tools/cmd/controller-gen@$2"
 }
 
+# --- Platform programs on real nodes (HTD_NODES_MODE=real) ----------------------------------
+# Each runs for real in an image the bed builds (testbed/images/build.py platform), installed by
+# the platform role through the bed's fixture charts.
+# wrapper_gomod NAME MODULE@VERSION: the go.mod of a wrapper module that builds upstream's command
+# at the pinned version: upstream's go directive and its non-local replace and exclude directives
+# (a replace is honoured only in the main module, so `go install pkg@v` refuses modules with any).
+wrapper_gomod() {
+  local gomod
+  gomod=$(go mod download -json "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  printf 'module htd.local/%s-build\n\ngo %s\n\nrequire %s %s\n\n' \
+    "$1" "$(awk '$1=="go"{print $2; exit}' "$gomod")" "${2%@*}" "${2#*@}"
+  awk 'function remote(l,  t) { t = l; sub(/.*=>[ \t]*/, "", t); return t !~ /^\./ }
+       /^replace \(/{r=1; next} r && /^\)/{r=0; next}
+       r && /=>/ { if (remote($0)) print "replace " $0; next }
+       /^replace / { if (remote($0)) print; next }
+       /^exclude / {print}' "$gomod"
+}
+# Traefik v3.6: v3.7's module graph is not all served here (a replace to a nested module outside
+# its zip, a fork pseudo-version and several DNS-provider SDK versions the proxy refuses).
+build_traefik() {
+  local out=$1 v=$TRAEFIK_VERSION src=$1/src m=github.com/traefik/traefik/v3
+  mkdir -p "$src" "$out/bin"
+  (cd "$src" && wrapper_gomod traefik "$m@$v") > "$src/wrapper.mod" && mv "$src/wrapper.mod" "$src/go.mod"
+  (cd "$src" && go get -tool "$m/cmd/traefik@$v" >/dev/null \
+    && go build -trimpath -ldflags "-s -w -X $m/pkg/version.Version=$v" -o "$out/bin/traefik" "$m/cmd/traefik")
+  rm -rf "$src"
+}
+# Pebble, Let's Encrypt's ACME test server, and its DNS/challenge test server.
+build_pebble() {
+  local m=github.com/letsencrypt/pebble/v2/cmd c
+  for c in pebble pebble-challtestsrv; do go_install "$1" "$m/$c@$2" "-X main.version=$2"; done
+}
+# cert-manager's commands are modules of their own that the proxy does not serve; the root module
+# is. testbed/platform/cert-manager is the bed's launcher for upstream's controllers and solver.
+# vcert: the proxy refuses the version cert-manager requires; the next patch release is served.
+build_cert_manager() {
+  local out=$1 v=$CERT_MANAGER_VERSION src=$1/src m=github.com/cert-manager/cert-manager
+  mkdir -p "$src" "$out/bin"
+  cp "$here"/platform/cert-manager/*.go "$here"/platform/cert-manager/go.mod "$src/"
+  (cd "$src" && go get "$m@$v" "github.com/Venafi/vcert/v5@$CERT_MANAGER_VCERT_VERSION" >/dev/null \
+    && go build -trimpath -ldflags "-s -w -X $m/pkg/util.AppVersion=$v" -o "$out/bin/cert-manager" .)
+  rm -rf "$src"
+}
+cert_manager_key() {
+  { echo "$CERT_MANAGER_VERSION $CERT_MANAGER_VCERT_VERSION"; declare -f build_cert_manager
+    cat "$here"/platform/cert-manager/*.go "$here"/platform/cert-manager/go.mod; } | sha256sum | cut -c1-12
+}
+
+# Dapr's control plane (operator, sentry, placement, scheduler, sidecar injector) from the root
+# module at the pinned version, and daprd through testbed/platform/dapr (upstream's runtime with the
+# components the app uses: upstream's own flavours need a Pulsar fork the proxy refuses). The proxy
+# also refuses the durabletask-go version dapr requires; the release it serves is pinned instead.
+build_dapr() {
+  local out=$1 v=$DAPR_VERSION src=$1/src m=github.com/dapr/dapr c
+  mkdir -p "$src" "$out/bin"
+  { (cd "$src" && wrapper_gomod dapr "$m@$v")
+    echo "replace github.com/dapr/durabletask-go => github.com/dapr/durabletask-go $DAPR_DURABLETASK_VERSION"
+  } > "$src/wrapper.mod" && mv "$src/wrapper.mod" "$src/go.mod"
+  cp "$here"/platform/dapr/*.go "$src/"
+  local ld="-s -w -X $m/pkg/buildinfo.version=${v#v}"
+  (cd "$src" && go get "$m@$v" >/dev/null \
+    && GOFLAGS=-mod=mod go build -trimpath -ldflags "$ld" -o "$out/bin/daprd" .) || return 1
+  # bin/dapr-operator, ...: the images put each where upstream's do (/operator, ...).
+  for c in operator sentry placement scheduler injector; do
+    (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -ldflags "$ld" -o "$out/bin/dapr-$c" "$m/cmd/$c") \
+      || return 1
+  done
+  rm -rf "$src"
+}
+dapr_key() {
+  { echo "$DAPR_VERSION $DAPR_DURABLETASK_VERSION"; declare -f build_dapr wrapper_gomod
+    cat "$here"/platform/dapr/*.go; } | sha256sum | cut -c1-12
+}
+
 # --- CRDs of the platform components ---------------------------------------------------------
 # The chart creates Dapr Components, ServiceMonitors, PrometheusRules, Traefik Middlewares and
 # Gateway API routes; the platform installs cert-manager Issuers and Dapr Configurations. The test
@@ -176,8 +250,10 @@ build_controller_gen() {
 # modules at the pinned versions: one YAML per API group, applied by testbed/crds.sh.
 #
 # controller-gen runs on upstream's API types where that reproduces upstream's CRDs (cert-manager,
-# Dapr, prometheus-operator). Two projects cannot be generated that way, so their own generated
-# CRD YAML is taken from the same module zip (checksum-verified by the Go checksum database):
+# prometheus-operator). For the others, their own generated CRD YAML is taken from the same module
+# zip (checksum-verified by the Go checksum database):
+#  - Dapr: its chart's CRDs carry what the types do not, the Subscription conversion webhook
+#    (dapr-webhook, /convert) that the real operator patches and serves;
 #  - Traefik: its module requires github.com/traefik/traefik/dynamic/ext through a replace to a
 #    nested module (./pkg/config/dynamic/ext) that is neither in the module zip nor on any proxy,
 #    so its packages cannot be type-checked outside upstream's repository;
@@ -198,13 +274,17 @@ crds_from_types() {  # OUT MODULE VERSION PACKAGE...   controller-gen on upstrea
   rm -rf "$src"
 }
 crds_from_module() {  # OUT MODULE VERSION DIR GLOB   upstream's generated YAML from the module zip
-  local out=$1 module=$2 v=$3 dir=$4 glob=$5 moddir
+  local out=$1 module=$2 v=$3 dir=$4 glob=$5 moddir name
   moddir=$(cd "$out" && go mod download -json "$module@$v" | python3 -c \
     'import json,sys; d=json.load(sys.stdin); print(d["Dir"]) if "Dir" in d else sys.exit(d.get("Error"))')
   local f
   for f in "$moddir/$dir"/$glob; do
     # Only CRDs: Gateway API's standard install also holds an upgrade-guard admission policy.
-    if grep -qx 'kind: CustomResourceDefinition' "$f"; then cp "$f" "$out/gen/"; else log "  not a CRD, skipped: ${f#"$moddir"/}"; fi
+    # Named <group>_<plural>.yaml, as controller-gen names them, from the CRD's own name.
+    if grep -qx 'kind: CustomResourceDefinition' "$f"; then
+      name=$(awk '/^metadata:/{m=1; next} m && /^  name:/{print $2; exit}' "$f")
+      cp "$f" "$out/gen/${name#*.}_${name%%.*}.yaml"
+    else log "  not a CRD, skipped: ${f#"$moddir"/}"; fi
   done
   printf '%s@%s\tupstream generated YAML: %s/%s\n' "$module" "$v" "$dir" "$glob" >> "$out/SOURCES"
 }
@@ -213,7 +293,7 @@ build_crds() {
   mkdir -p "$out/bin" "$out/gen"
   crds_from_types "$out" github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION" \
     pkg/apis/certmanager/v1 pkg/apis/acme/v1
-  crds_from_types "$out" github.com/dapr/dapr "$DAPR_VERSION" pkg/apis/...
+  crds_from_module "$out" github.com/dapr/dapr "$DAPR_VERSION" charts/dapr/crds '*.yaml'
   crds_from_types "$out" github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring \
     "$PROMETHEUS_OPERATOR_VERSION" ...
   crds_from_module "$out" github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" \
@@ -291,7 +371,7 @@ venv() {
 }
 
 all=(venv kubernetes etcd kwok metrics-server helm kafka promtool shellcheck actionlint gitleaks controller-gen crds
-     kubelet runc containerd cni-plugins coredns registry nftables)
+     kubelet runc containerd cni-plugins coredns registry nftables traefik pebble cert-manager dapr)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
   case $t in
@@ -307,6 +387,10 @@ for t in "${want[@]}"; do
     coredns) step coredns "$COREDNS_VERSION" build_coredns ;;
     registry) step registry "$DISTRIBUTION_VERSION" build_registry ;;
     nftables) step nftables "$NFTABLES_DEB_VERSION" build_nftables ;;
+    traefik) step traefik "$TRAEFIK_VERSION-$(recipe build_traefik wrapper_gomod)" build_traefik ;;
+    pebble) step pebble "$PEBBLE_VERSION" build_pebble ;;
+    cert-manager) step cert-manager "$(cert_manager_key)" build_cert_manager ;;
+    dapr) step dapr "$(dapr_key)" build_dapr ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
     metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;

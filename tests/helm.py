@@ -81,6 +81,20 @@ def by_kind(objs: list[dict], kind: str) -> dict[str, dict]:
     return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
 
 
+def admitted_namespaces(policies) -> set[str]:
+    """Namespaces whose every pod the NetworkPolicies admit (a peer that selects a namespace by
+    name and no pods in it): where the ingress controller must run."""
+    return {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for policy in policies
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+        if "namespaceSelector" in peer
+        and "podSelector" not in peer
+        and "kubernetes.io/metadata.name" in peer["namespaceSelector"].get("matchLabels", {})
+    }
+
+
 # --- on the test bed ---------------------------------------------------------------------
 
 # The keys the release role writes into app-secrets, with placeholders shaped like real values

@@ -65,6 +65,7 @@ class KafkaBroker:
     security_protocol: str
     admin_user: str
     admin_password: str
+    ca_file: str = ""  # the CA of a SASL_SSL listener (the real-node bed's broker)
 
     def client_config(
         self,
@@ -81,6 +82,8 @@ class KafkaBroker:
             "sasl.username": user or self.admin_user,
             "sasl.password": password if user else self.admin_password,
         }
+        if self.ca_file:
+            conf["ssl.ca.location"] = self.ca_file
         conf.update(extra)
         return conf
 
@@ -110,11 +113,15 @@ def _broker_from_state(state: pathlib.Path) -> KafkaBroker:
         security_protocol=env["HTD_KAFKA_SECURITY_PROTOCOL"],
         admin_user=env["HTD_KAFKA_ADMIN_USER"],
         admin_password=pathlib.Path(env["HTD_KAFKA_ADMIN_PASSWORD_FILE"]).read_text(),
+        ca_file=env.get("HTD_KAFKA_CA", ""),
     )
 
 
 @pytest.fixture(scope="session")
-def kafka_broker():
+def kafka_broker(request):
+    if os.environ.get("HTD_NODES_MODE") == "real":
+        # On real nodes the broker lives in the bed's network namespace (nodes.sh starts it).
+        request.getfixturevalue("kube_cluster")
     comp = _Component("kafka.sh")
     comp.up()
     yield _broker_from_state(STATE)

@@ -113,6 +113,11 @@ rules:
 {{- printf "%s%s" .root.Values.dapr.pubsub.topicPrefix (index .root.Values.dapr.pubsub.topics .topic) }}
 {{- end }}
 
+{{/* Kafka consumer group of each service: the environment's prefix unless one is given. */}}
+{{- define "todo.consumerID" -}}
+{{- .Values.dapr.pubsub.consumerID | default (printf "%s-{appID}" .Values.environment) }}
+{{- end }}
+
 {{/*
 Checks that JSON schema cannot express. Included by every Deployment so they run on each render.
 */}}

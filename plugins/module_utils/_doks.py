@@ -30,6 +30,19 @@ class DeclarationError(ValueError):
     """The task asks for something that cannot be done; the message says what to do instead."""
 
 
+def find_cluster(client, name):
+    """The account's cluster with this name (clusters are found by name), or None. The only
+    function here that calls the API: `client` is a DigitalOceanClient."""
+    clusters = client.list_all("/kubernetes/clusters", "kubernetes_clusters")
+    found = [c for c in clusters if c.get("name") == name]
+    if len(found) > 1:
+        raise DeclarationError(
+            "%d clusters are named %s (ids %s): clusters are found by name; rename or delete the "
+            "extra ones." % (len(found), name, ", ".join(c["id"] for c in found))
+        )
+    return found[0] if found else None
+
+
 # -- versions ---------------------------------------------------------------------------------
 
 

@@ -4,12 +4,12 @@
 """One release (or rollback) of the app chart to one environment, in one process.
 
 preflight (reads only) -> lock -> recover a pending release -> helm upgrade --rollback-on-failure
---wait=watcher (Helm 4) -> rollout complete -> smoke checks (a failure rolls back) -> give up the
-lock -> report.
+--wait=watcher (Helm 4) -> rollout complete -> the host's cert-manager Certificate Ready -> smoke
+checks (a failure of either rolls back) -> give up the lock -> report.
 
 Every preflight failure raises `Refused`: its message starts with "Nothing was changed." and
 nothing has been written. Later failures leave the previous revision live (Helm's
---rollback-on-failure, or our rollback after failed smoke checks) and the report says which.
+--rollback-on-failure, or our rollback after a failed verification) and the report says which.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,7 +35,7 @@ import time
 from urllib.error import HTTPError
 from urllib.parse import quote
 from ansible.module_utils.urls import open_url
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smoke
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _certificate, _smoke
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import (
     Helm,
     HelmError,
@@ -98,6 +98,16 @@ def check_inputs(p):
             json.dumps(env),
             ", ".join(p["environments"]),
         )
+    cert = p.get("certificate") or {}
+    if cert.get("enabled"):
+        if not (cert.get("host") or "").strip():
+            return (
+                "certificate.enabled needs certificate.host, the host whose cert-manager "
+                "Certificate must be Ready (the app's ingress host)"
+            )
+        for key in ("min_days", "deadline"):
+            if (cert.get(key) or 0) < 0:
+                return "certificate.%s must be 0 or more, not %s" % (key, cert[key])
     if p["operation"] == "rollback":
         if p["rollback_revision"] < 0:
             return "revision must be a number >= 0, got %s" % p["rollback_revision"]
@@ -172,6 +182,29 @@ def pod_problems(pods):
     return found
 
 
+# The container Dapr's sidecar injector adds to a pod annotated dapr.io/enabled: "true".
+DAPR_SIDECAR = "daprd"
+
+
+def pods_without_sidecar(pods):
+    """Names of the pods that ask for a Dapr sidecar (dapr.io/enabled) and run without one. The
+    injector's webhook fails open (failurePolicy Ignore), so a pod created while it was down is
+    admitted as it is: it runs, and passes its probes, with no Dapr. Pure: pods as the API returns
+    them; terminating pods are left out."""
+    missing = []
+    for pod in pods:
+        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        if str((meta.get("annotations") or {}).get("dapr.io/enabled", "")).lower() != "true":
+            continue
+        names = {c.get("name") for c in (spec.get("containers") or [])}
+        names |= {c.get("name") for c in (spec.get("initContainers") or [])}  # native sidecars
+        if DAPR_SIDECAR not in names:
+            missing.append(meta.get("name", ""))
+    return sorted(missing)
+
+
 class PodWatch(object):
     """While Helm waits: what is wrong with the release's pods, remembered after Helm's rollback
     removed them, with the last log line of each container that exited."""
@@ -240,6 +273,21 @@ class PodWatch(object):
         return out
 
 
+def dapr_configs_to_find(rendered):
+    """Dapr Configurations the rendered pods name (dapr.io/config) that the release itself does
+    not bring: they must already be in the namespace, or every sidecar fails to start."""
+    brought = set(o["metadata"]["name"] for o in rendered if o.get("kind") == "Configuration")
+    named = set()
+    for obj in rendered:
+        if obj.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet"):
+            continue
+        meta = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+        notes = meta.get("annotations") or {}
+        if str(notes.get("dapr.io/enabled", "")).lower() == "true" and notes.get("dapr.io/config"):
+            named.add(notes["dapr.io/config"])
+    return sorted(named - brought)
+
+
 def images_of(deployments):
     """The images of Deployments (rendered manifests: other kinds are skipped)."""
     imgs = set()
@@ -279,8 +327,18 @@ def render_markdown(r):
         "| chart | %s |" % r["chart"],
         "| app version | %s → %s (live: %s) |"
         % (r["app_version_before"] or "—", r["app_version"] or "—", r["app_version_live"] or "—"),
-        "| revision | %s → %s |" % (r["revision_before"], r["revision_after"]),
+        "| revision | %s |"
+        % (
+            "%s → %s" % (r["revision_before"], r["revision_after"])
+            if r["revision_before"] is not None
+            else "not read (refused before Helm's history was read)"
+        ),
         "| images | %s |" % ("<br>".join("`%s`" % i for i in r["images"]) or "—"),
+        "| certificate | %s%s |"
+        % (
+            r["certificate"]["status"],
+            (": " + r["certificate"]["summary"]) if r["certificate"]["summary"] else "",
+        ),
         "| smoke checks | %s%s |"
         % (r["smoke"]["status"], (": " + r["smoke"]["summary"]) if r["smoke"]["summary"] else ""),
         "| durations (s) | %s |" % ", ".join("%s %s" % kv for kv in r["durations_s"].items()),
@@ -332,7 +390,9 @@ class Release(object):
         self.recovery = ""
         self.smoke = {"status": "not run", "summary": "", "checks": []}
         self.smoke_checks = []
+        self.certificate = {"status": "not run", "summary": ""}
         self.history = []
+        self.history_read = False  # until then the revisions are unknown, not 0
         self.last = {}
         self.revision_before = 0
         self.revision_after = 0
@@ -494,6 +554,7 @@ class Release(object):
 
     def read_history(self):
         self.history = self.helm.history(20)
+        self.history_read = True
         deployed = [h for h in self.history if h.get("status") == "deployed"]
         self.revision_before = max([int(h["revision"]) for h in deployed] + [0])
         self.app_version_before = deployed[-1].get("app_version", "") if deployed else ""
@@ -516,6 +577,9 @@ class Release(object):
             },
         )
         self.overrides = merge(self.overrides, p["extra_values"])
+        # The one way the tag reaches the images: the chart's appVersion is the tag too (packaged
+        # with --app-version), so no value may set another one.
+        self.overrides = merge(self.overrides, {"global": {"imageTag": p["image_tag"]}})
         desired = merge(base, self.overrides)
         chart = "%s-%s" % (self.chart_meta.get("name"), self.chart_meta.get("version"))
         live_values = {}
@@ -572,6 +636,14 @@ class Release(object):
                 "The API server rejects the release's objects: %s" % "; ".join(rejected)[:1500]
             )
         ns = p["namespace"]
+        for name in dapr_configs_to_find(rendered):
+            path = "/apis/dapr.io/v1alpha1/namespaces/%s/configurations/%s" % (ns, name)
+            if self.kube.get(path) is None:
+                raise Refused(
+                    "the pods name the Dapr Configuration %s (dapr.io/config), which %s lacks: "
+                    "run bootstrap.yml for this environment (platform role) or set "
+                    "dapr.configuration in the values" % (name, ns)
+                )
         pods = self.kube.list(
             "/api/v1/namespaces/%s/pods" % ns, "app.kubernetes.io/instance=%s" % p["release_name"]
         )
@@ -894,7 +966,79 @@ class Release(object):
             )
         if deployments:
             self.messages.append("%d Deployments rolled out completely" % len(deployments))
+        self.sidecar_check()
+        self.certificate_check()
         self.smoke_test()
+
+    def sidecar_check(self):
+        """Every pod that asks for Dapr runs its sidecar (see pods_without_sidecar)."""
+        p = self.p
+        if not p.get("dapr_sidecar_check", True) or self.check_mode:
+            return
+        pods = self.kube.list(
+            "/api/v1/namespaces/%s/pods" % p["namespace"],
+            "app.kubernetes.io/instance=%s" % p["release_name"],
+        )
+        missing = pods_without_sidecar(pods)
+        if not missing:
+            return
+        self._verification_failed(
+            "%d pods run without the Dapr sidecar they ask for (dapr.io/enabled): %s. Dapr's "
+            "sidecar injector did not answer when they were created (its webhook fails open); "
+            "check dapr-system/dapr-sidecar-injector, then recreate them with `kubectl -n %s "
+            "rollout restart deployment -l app.kubernetes.io/instance=%s`"
+            % (len(missing), ", ".join(missing), p["namespace"], p["release_name"])
+        )
+
+    def certificate_check(self):
+        """cert-manager's Certificate for the host: Ready=True and not expiring soon."""
+        c = self.p["certificate"]
+        if not c["enabled"]:
+            self.certificate = {"status": "skipped", "summary": c["skip_reason"]}
+            return
+        if self.check_mode:
+            self.certificate = {"status": "skipped", "summary": "check mode"}
+            return
+        try:
+            verdict = _certificate.wait_ready(
+                self.kube,
+                self.p["namespace"],
+                c["host"],
+                c["min_days"],
+                c["deadline"],
+                secret_name=c.get("secret_name") or None,
+            )
+        except _certificate.CertificateAPIMissing as exc:
+            verdict = {"ready": False, "problem": str(exc)}
+        if verdict["ready"]:
+            self.certificate = {
+                "status": "passed",
+                "summary": "%s/%s is Ready, expires %s (%d days)"
+                % (
+                    self.p["namespace"],
+                    verdict["name"],
+                    verdict["not_after"],
+                    verdict["days_left"],
+                ),
+            }
+            return
+        self.certificate = {"status": "failed", "summary": verdict["problem"]}
+        self._verification_failed("the certificate is not ready (%s)" % verdict["problem"])
+
+    def _verification_failed(self, why):
+        """After Helm: roll a release back to the revision before it (the runbook's contract: a
+        release that fails its verification leaves the previous one live) and fail."""
+        p = self.p
+        rolled = ""
+        if p["operation"] == "release" and self.helm_ran and self.revision_before > 0:
+            self.outcome = "rolling back"
+            self.helm.rollback(self.revision_before, p["helm_timeout"], p["history_max"])
+            self._note_live()
+            rolled = "; rolled back to revision %s (now revision %s)" % (
+                self.revision_before,
+                self.revision_after,
+            )
+        raise Failed(why + rolled)
 
     def smoke_test(self):
         p = self.p
@@ -912,18 +1056,8 @@ class Release(object):
             "summary": failure or summary,
             "checks": [dict((k, r.get(k)) for k in keep) for r in results],
         }
-        if not failure:
-            return
-        rolled = ""
-        if p["operation"] == "release" and self.helm_ran and self.revision_before > 0:
-            self.outcome = "rolling back"
-            self.helm.rollback(self.revision_before, p["helm_timeout"], p["history_max"])
-            self._note_live()
-            rolled = "; rolled back to revision %s (now revision %s)" % (
-                self.revision_before,
-                self.revision_after,
-            )
-        raise Failed("the smoke checks failed (%s)%s" % (failure, rolled))
+        if failure:
+            self._verification_failed("the smoke checks failed (%s)" % failure)
 
     # -- 5. report ---------------------------------------------------------------------------
     def write_report(self):
@@ -961,8 +1095,9 @@ class Release(object):
             "app_version_before": self.app_version_before,
             "app_version": p["image_tag"] if release else self.app_version_after,
             "app_version_live": self.app_version_after or self.app_version_before,
-            "revision_before": self.revision_before,
-            "revision_after": after,
+            # None: refused before Helm's history was read (nothing is known of the live one)
+            "revision_before": self.revision_before if self.history_read else None,
+            "revision_after": after if self.history_read or self.revision_after else None,
             "images": self.images_live if self.images_live is not None else self.images_after,
             "failed_deployments": self.failed_deployments,
             "pod_problems": self.pod_problems,
@@ -974,6 +1109,7 @@ class Release(object):
                 else "",
                 "waited_s": self.lock_info.get("waited", 0),
             },
+            "certificate": self.certificate,
             "smoke": self.smoke,
             "messages": self.messages,
             "durations_s": self.phases,

@@ -371,24 +371,17 @@ kubeconfig_path:
 
 import copy
 import os
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
-
-try:
-    import yaml
-
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
-    HAS_YAML = False
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
 )
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _kubeconfig as kubeconfig
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import (
     DeclarationError,
     actual_view,
@@ -396,6 +389,7 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import
     cluster_update_body,
     declared_pool_fields,
     declared_view,
+    find_cluster,
     parse_version,
     pool_create_body,
     pool_differences,
@@ -408,9 +402,6 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import
     validate_declaration,
     version_decision,
 )
-
-CREDENTIAL_KEYS = ("token", "client-certificate-data", "client-key-data", "password")
-DEFAULT_CREDENTIAL_LIFETIME = 7 * 24 * 3600
 
 
 def argument_spec():
@@ -506,39 +497,6 @@ def summarize(cluster):
     )
 
 
-def strip_credentials(doc):
-    """The kubeconfig without user credentials (they differ on every API request)."""
-    doc = copy.deepcopy(doc)
-    for user in (doc or {}).get("users") or []:
-        fields = (user or {}).get("user") or {}
-        for key in CREDENTIAL_KEYS:
-            fields.pop(key, None)
-    return doc
-
-
-def kubeconfig_write_reason(path, new_text, refresh_after, now=None):
-    """Why the file must be (re)written, or None when it is current."""
-    if not os.path.exists(path):
-        return "missing"
-    with open(path, "rb") as handle:
-        old_text = handle.read().decode("utf-8", "replace")
-    if old_text == new_text:
-        return None
-    if not HAS_YAML:
-        return "content differs"
-    try:
-        old_doc = yaml.safe_load(old_text)
-        new_doc = yaml.safe_load(new_text)
-    except yaml.YAMLError:
-        return "content differs (the file is not valid YAML)"
-    if not isinstance(old_doc, dict) or strip_credentials(old_doc) != strip_credentials(new_doc):
-        return "cluster, context or user entries differ"
-    age = (now or time.time()) - os.stat(path).st_mtime
-    if age > refresh_after:
-        return "credentials are %d s old (renewed after %d s)" % (age, refresh_after)
-    return None
-
-
 class DoksCluster(object):
     def __init__(self, module):
         self.module = module
@@ -558,15 +516,7 @@ class DoksCluster(object):
         return self._options
 
     def find_cluster(self):
-        clusters = self.client.list_all("/kubernetes/clusters", "kubernetes_clusters")
-        found = [c for c in clusters if c.get("name") == self.p["name"]]
-        if len(found) > 1:
-            raise DeclarationError(
-                "%d clusters are named %s (ids %s): this module finds clusters by name; rename or "
-                "delete the extra ones."
-                % (len(found), self.p["name"], ", ".join(c["id"] for c in found))
-            )
-        return found[0] if found else None
+        return find_cluster(self.client, self.p["name"])
 
     def get_cluster(self, cluster_id):
         return (self.client.get("/kubernetes/clusters/%s" % cluster_id) or {})["kubernetes_cluster"]
@@ -912,35 +862,20 @@ class DoksCluster(object):
         text = self.client.get_text(
             "/kubernetes/clusters/%s/kubeconfig" % cluster["id"], params=params
         )
-        lifetime = self.p["kubeconfig_expiry_seconds"] or DEFAULT_CREDENTIAL_LIFETIME
-        reason = kubeconfig_write_reason(path, text, lifetime // 2)
+        lifetime = self.p["kubeconfig_expiry_seconds"] or kubeconfig.DEFAULT_CREDENTIAL_LIFETIME
+        reason = kubeconfig.write_reason(path, text, lifetime // 2)
         if reason:
             self.record(op="write", target="kubeconfig", path=path, reason=reason)
             if not self.check:
-                self._write_private(path, text)
+                kubeconfig.write_private(path, text, self.module.atomic_move)
             return
-        mode = os.stat(path).st_mode & 0o777
+        mode = kubeconfig.mode_of(path)
         if mode != 0o600:
             self.record(
                 op="chmod", target="kubeconfig", path=path, before="%04o" % mode, after="0600"
             )
             if not self.check:
                 os.chmod(path, 0o600)
-
-    def _write_private(self, path, text):
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
-        if os.path.exists(path):
-            os.chmod(path, 0o600)  # atomic_move keeps the mode of the file it replaces
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
-        try:
-            os.write(fd, to_bytes(text))
-        finally:
-            os.close(fd)
-        os.chmod(tmp, 0o600)
-        self.module.atomic_move(tmp, path)
-        os.chmod(path, 0o600)
 
     # -- absent -------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ author:
   - hackathon-todo platform team (@hackathon-todo)
 extends_documentation_fragment:
   - hackathon_todo.deploy.attributes
+  - hackathon_todo.deploy.kubernetes
 attributes:
   check_mode:
     support: full
@@ -111,12 +112,6 @@ options:
     description: How long Helm waits (C(--timeout), a Go duration such as C(5m) or C(90s)).
     type: str
     default: 5m
-  kubeconfig:
-    description: Path to a kubeconfig (default C(K8S_AUTH_KUBECONFIG), then Helm's own default, C(KUBECONFIG)).
-    type: path
-  context:
-    description: The kubeconfig context (default C(K8S_AUTH_CONTEXT), then the current one).
-    type: str
   binary_path:
     description: The Helm binary (Helm 4).
     type: str
@@ -215,7 +210,10 @@ msg:
   sample: "Upgraded traefik in traefik (chart traefik-41.2.0 -> 41.3.0): revision 3, deployed."
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube_options import (
+    kube_argument_spec,
+)
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm_chart import (
     ChartError,
     ChartRelease,
@@ -235,8 +233,7 @@ def argument_spec():
         rollback_on_failure=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="str", default="5m"),
-        kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-        context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+        **kube_argument_spec(),
         binary_path=dict(type="str", default="helm"),
     )
 

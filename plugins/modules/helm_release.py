@@ -37,8 +37,16 @@ description:
   - >-
       B(Verify), every Deployment's rollout complete (updated, ready and available replicas equal
       the desired count, no old pods left; Helm 4's C(--wait=watcher) waits for the same, this
-      checks it again, for up to O(rollout_timeout)); then the smoke checks (the checks of M(hackathon_todo.deploy.smoke_check)).
-      Failed smoke checks roll a release back to the previous revision and fail the run.
+      checks it again, for up to O(rollout_timeout)); with O(dapr_sidecar_check), every pod that
+      asks for a Dapr sidecar (C(dapr.io/enabled)) runs one (Dapr's injector fails open: a pod
+      created while it is down runs without Dapr); then, with O(certificate.enabled), the
+      cert-manager Certificate covering O(certificate.host) is C(Ready=True) for its current
+      generation and expires in no fewer than O(certificate.min_days) days (waiting up to
+      O(certificate.deadline) seconds for issuance; see M(hackathon_todo.deploy.certificate_status));
+      then the smoke checks (the checks of M(hackathon_todo.deploy.smoke_check)).
+      A pod without its sidecar, a certificate that is not ready or failed smoke checks roll a
+      release back to the previous revision and fail the run; the message quotes cert-manager's
+      conditions.
   - B(Report), JSON and Markdown files at O(report_path), appended to O(github_step_summary), a
     ConfigMap C(<release>-record-<revision>) in the namespace per revision Helm keeps (older
     records are pruned with Helm's history), and the RV(report) return value.
@@ -49,6 +57,7 @@ author:
   - hackathon-todo platform team (@hackathon-todo)
 extends_documentation_fragment:
   - hackathon_todo.deploy.attributes
+  - hackathon_todo.deploy.kubernetes
 attributes:
   check_mode:
     support: full
@@ -118,19 +127,16 @@ options:
     type: path
     required: true
   values:
-    description: The release's values (image tag, hosts, ...), merged over O(values_file).
+    description:
+      - The release's values (hosts, owner, ...), merged over O(values_file).
+      - C(global.imageTag) is always O(image_tag), whatever these or O(extra_values) say, so
+        the images and the chart's appVersion never differ.
     type: dict
     default: {}
   extra_values:
     description: More values, merged last.
     type: dict
     default: {}
-  kubeconfig:
-    description: Path to a kubeconfig (default C(K8S_AUTH_KUBECONFIG), in-cluster, C(~/.kube/config)).
-    type: path
-  context:
-    description: The kubeconfig context (default the current one).
-    type: str
   supported_minors:
     description: Kubernetes minors the chart supports (C(1.36)); empty accepts any.
     type: list
@@ -199,6 +205,13 @@ options:
     description: Seconds to wait, after Helm, for every rollout to complete.
     type: int
     default: 120
+  dapr_sidecar_check:
+    description:
+      - After the rollout, fail (and roll a release back) when a pod of the release annotated
+        C(dapr.io/enabled=true) has no C(daprd) container.
+      - Off for a cluster whose Dapr injector does not run (the kwok test bed).
+    type: bool
+    default: true
   lock_name:
     description: The Lease's name.
     type: str
@@ -245,6 +258,42 @@ options:
         description: Checks run at once.
         type: int
         default: 8
+  certificate:
+    description:
+      - The TLS certificate check after the rollout, before the smoke checks. It reads
+        cert-manager's objects in O(namespace), so it runs without reaching the host over the
+        network.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Run it.
+        type: bool
+        default: false
+      skip_reason:
+        description: What the report says when it does not run.
+        type: str
+        default: the certificate check is off
+      host:
+        description: The host the Certificate must cover (its C(dnsNames) or C(commonName)).
+        type: str
+        default: ""
+      secret_name:
+        description:
+          - When several Certificates cover the host, the one writing this TLS secret. When it is
+            empty, the first of them by name.
+        type: str
+        default: ""
+      min_days:
+        description: Fail when the certificate expires in fewer whole days than this.
+        type: int
+        default: 14
+      deadline:
+        description:
+          - Seconds to wait for the Certificate to become ready (ACME issuance after a first
+            install); V(0) looks once.
+        type: float
+        default: 300
   report_path:
     description: Where the report goes, without extension (C(.json) and C(.md) are written).
     type: path
@@ -276,7 +325,6 @@ EXAMPLES = r"""
     chart_dir: "{{ playbook_dir }}/chart"
     values_file: "{{ playbook_dir }}/chart/values-staging.yaml"
     values:
-      global: {imageTag: v1.4.0}
       ingress: {host: staging.todo.example.com}
     secret_keys: [DATABASE_URL, BETTER_AUTH_SECRET]
     report_path: reports/release-staging
@@ -304,8 +352,9 @@ report:
       C(error), C(check_mode), C(chart), C(app_version_before), C(app_version),
       C(app_version_live), C(revision_before), C(revision_after), C(images),
       C(failed_deployments), C(recovery), C(lock) (C(holder), C(took_over_from), C(waited_s)),
-      C(smoke) (C(status), C(summary), C(checks)), C(messages), C(durations_s) (per phase and
-      C(total)), C(finished_at).
+      C(certificate) (C(status), C(summary)), C(smoke) (C(status), C(summary), C(checks)),
+      C(messages), C(durations_s) (per phase and C(total)), C(finished_at). C(revision_before) and C(revision_after) are null when the
+      run was refused before Helm's history was read.
   returned: always
   type: dict
 report_markdown:
@@ -319,6 +368,9 @@ msg:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube_options import (
+    kube_argument_spec,
+)
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smoke
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
     HAS_KUBERNETES,
@@ -349,8 +401,7 @@ def argument_spec():
         values_file=dict(type="path", required=True),
         values=dict(type="dict", default={}),
         extra_values=dict(type="dict", default={}),
-        kubeconfig=dict(type="path"),
-        context=dict(type="str"),
+        **kube_argument_spec(),
         supported_minors=dict(type="list", elements="str", default=[]),
         secret_name=dict(type="str", default="app-secrets", no_log=False),
         secret_keys=dict(type="list", elements="str", default=[], no_log=False),
@@ -367,6 +418,7 @@ def argument_spec():
         helm_timeout=dict(type="str", default="5m"),
         history_max=dict(type="int", default=10),
         rollout_timeout=dict(type="int", default=120),
+        dapr_sidecar_check=dict(type="bool", default=True),
         lock_name=dict(type="str", default="hackathon-todo-release"),
         lock_holder=dict(type="str", default=""),
         lock_ttl=dict(type="int", default=900),
@@ -381,6 +433,18 @@ def argument_spec():
                 checks=dict(type="list", elements="dict", default=[]),
                 defaults=dict(type="dict", default={}),
                 concurrency=dict(type="int", default=8),
+            ),
+        ),
+        certificate=dict(
+            type="dict",
+            default={},
+            options=dict(
+                enabled=dict(type="bool", default=False),
+                skip_reason=dict(type="str", default="the certificate check is off"),
+                host=dict(type="str", default=""),
+                secret_name=dict(type="str", default="", no_log=False),
+                min_days=dict(type="int", default=14),
+                deadline=dict(type="float", default=300),
             ),
         ),
         report_path=dict(type="path"),
@@ -416,14 +480,16 @@ def main():
     lines = list(report["messages"])
     if report["outcome"] in SUCCESS:
         module.exit_json(msg="\n".join(lines) or report["outcome"], **result)
+    live = report["revision_after"] or report["revision_before"]
     module.fail_json(
-        msg="%s: %s %s: %s (revision live: %s)"
+        msg="%s: %s %s: %s%s"
         % (
             report["environment"],
             report["operation"],
             report["outcome"],
             report["error"],
-            report["revision_after"] or report["revision_before"],
+            # only a revision that was read from Helm's history; a refusal before that names none
+            " (revision live: %s)" % live if live else "",
         ),
         **result,
     )

@@ -30,6 +30,7 @@ author:
   - hackathon-todo platform team (@hackathon-todo)
 extends_documentation_fragment:
   - hackathon_todo.deploy.attributes
+  - hackathon_todo.deploy.kubernetes
 attributes:
   check_mode:
     support: full
@@ -85,14 +86,6 @@ options:
         C(hackathon-todo.dev/purpose) and shown to whoever waits for the lock.
     type: str
     default: ""
-  kubeconfig:
-    description:
-      - Path to a kubeconfig. Without it, C(K8S_AUTH_KUBECONFIG), then the in-cluster service
-        account, then C(~/.kube/config) are used.
-    type: path
-  context:
-    description: Context of the kubeconfig to use (default the current one).
-    type: str
 seealso:
   - name: Leases
     description: Kubernetes documentation of the Lease object.
@@ -168,6 +161,9 @@ lease:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube_options import (
+    kube_argument_spec,
+)
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
     HAS_KUBERNETES,
     KUBERNETES_IMPORT_ERROR,
@@ -191,8 +187,7 @@ def main():
             wait_timeout=dict(type="int", default=300),
             poll_interval=dict(type="float", default=2.0),
             purpose=dict(type="str", default=""),
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
+            **kube_argument_spec(),
         ),
         supports_check_mode=True,
     )

@@ -1,7 +1,10 @@
 """Build the images the real-node bed runs, and push the app stand-in's to the bed's registry.
 
   python testbed/images/build.py system
-      pause, CoreDNS and metrics-server layouts (the nodes import them)
+      pause, CoreDNS, metrics-server and kubectl layouts (the nodes import them)
+  python testbed/images/build.py platform
+      Traefik, cert-manager and Dapr (the real programs, built by testbed/toolchain.sh from
+      their Go modules), named as upstream tags them
   python testbed/images/build.py app --tag v1.0.0 [--owner hackathon-todo] [--no-push]
       the five app stand-in images, pushed to the bed's registry as
       <owner>/hackathon-todo/<service>:<tag>
@@ -22,7 +25,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import oci
+from pins import pinned
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -39,6 +44,9 @@ IMAGE_TMP = "/tmp"  # noqa: S108
 PAUSE_REF = "registry.k8s.io/pause:3.10"
 COREDNS_REF = "registry.k8s.io/coredns/coredns:htd"
 METRICS_SERVER_REF = "registry.k8s.io/metrics-server/metrics-server:htd"
+# The upstream kubectl image's layout (kubernetes build/server-image/kubectl): /bin/kubectl on a
+# distroless base, no shell. Named as upstream tags it, so the chart's default image resolves.
+KUBECTL_REPO = "registry.k8s.io/kubectl"
 
 
 def _hash(*parts: bytes | str) -> str:
@@ -72,15 +80,6 @@ def go_binary(src: pathlib.Path, name: str) -> pathlib.Path:
     return out
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for line in (ROOT / "testbed" / "versions.env").read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, value = line.split("=", 1)
-            out[key.strip()] = value.strip()
-    return out
-
-
 def _layout(path: pathlib.Path, ref: str, build) -> pathlib.Path:
     if not path.exists():
         oci.write_layout(build(), ref, path)
@@ -91,10 +90,11 @@ def system() -> list[pathlib.Path]:
     pause = go_binary(HERE / "pause", "pause")
     coredns = ROOT / ".tools" / "coredns" / "bin" / "coredns"
     metrics_server = ROOT / ".tools" / "metrics-server" / "bin" / "metrics-server"
-    for tool in (coredns, metrics_server):
+    kubectl = ROOT / ".tools" / "bin" / "kubectl"
+    for tool in (coredns, metrics_server, kubectl):
         if not tool.exists():
             raise SystemExit(f"{tool} missing: run make toolchain")
-    v = _versions()
+    v = pinned()
     out = [
         _layout(
             CACHE / f"pause-{_hash(pause.read_bytes())}.tar",
@@ -119,13 +119,94 @@ def system() -> list[pathlib.Path]:
                 entrypoint=["/metrics-server"],
             ),
         ),
+        _layout(
+            CACHE / f"kubectl-{v['KUBERNETES_VERSION']}.tar",
+            f"{KUBECTL_REPO}:{v['KUBERNETES_VERSION']}",
+            lambda: oci.image(
+                [(kubectl.resolve(), "/bin/kubectl", 0o755)],
+                [(IMAGE_TMP, 0o1777)],
+                entrypoint=["/bin/kubectl"],
+            ),
+        ),
     ]
     # Stable names for the nodes to import (nodes.sh reads these).
-    for link, target in zip(("pause.tar", "coredns.tar", "metrics-server.tar"), out, strict=True):
+    links = ("pause.tar", "coredns.tar", "metrics-server.tar", "kubectl.tar")
+    for link, target in zip(links, out, strict=True):
         tmp = CACHE / (link + ".tmp")
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(target.name)
         os.replace(tmp, CACHE / link)
+    return out
+
+
+# The platform programs, each under the image name its upstream chart uses, so the bed's fixture
+# charts and cert-manager's solver pods name them as on a real cluster: (link, ref, tool, path in
+# the image, arguments of the entrypoint or None for none). Non-root, as upstream's images run.
+PLATFORM = (
+    (
+        "traefik",
+        "docker.io/library/traefik:{TRAEFIK_VERSION}",
+        "traefik",
+        "/usr/local/bin/traefik",
+        [],
+    ),
+    (
+        "cert-manager-controller",
+        "quay.io/jetstack/cert-manager-controller:{CERT_MANAGER_VERSION}",
+        "cert-manager",
+        "/app/cmd/cert-manager",
+        ["controller"],
+    ),
+    *(
+        (
+            f"cert-manager-{component}",
+            f"quay.io/jetstack/cert-manager-{component}:{{CERT_MANAGER_VERSION}}",
+            "cert-manager",
+            "/app/cmd/cert-manager",
+            [component],
+        )
+        for component in ("acmesolver", "webhook", "cainjector", "startupapicheck")
+    ),
+    # Dapr's images hold one program each at /<name> and no entrypoint: the chart names the command,
+    # the injector starts sidecars as `/daprd ...`. Tagged without the "v", as upstream tags them
+    # (the fixture chart's dapr.tag does the same).
+    *(
+        (
+            f"dapr-{name}",
+            f"ghcr.io/dapr/{name}:{{DAPR_TAG}}",
+            "daprd" if name == "daprd" else f"dapr-{name}",
+            f"/{name}",
+            None,
+        )
+        for name in ("operator", "sentry", "placement", "scheduler", "injector", "daprd")
+    ),
+)
+PLATFORM_USER = "65532:65532"
+
+
+def platform() -> list[pathlib.Path]:
+    v = pinned()
+    v["DAPR_TAG"] = v["DAPR_VERSION"].removeprefix("v")
+    (CACHE / "platform").mkdir(parents=True, exist_ok=True)
+    out = []
+    # The binary's cache slot is named by its version and recipe: the image follows it.
+    for link, ref_template, tool, path, args in PLATFORM:
+        binary = ROOT / ".tools" / "bin" / tool
+        if not binary.exists():
+            raise SystemExit(f"{binary} missing: run make toolchain")
+        binary = binary.resolve()
+        ref = ref_template.format(**v)
+        target = _layout(
+            CACHE / "platform" / f"{link}-{_hash(str(binary), ref)}.tar",
+            ref,
+            lambda binary=binary, path=path, args=args: oci.image(
+                [(binary, path, 0o755)],
+                [(IMAGE_TMP, 0o1777)],
+                entrypoint=None if args is None else [path, *args],
+                user=PLATFORM_USER,
+            ),
+        )
+        out.append(target)
     return out
 
 
@@ -186,13 +267,14 @@ def main(argv: list[str]) -> int:
     )
     sub = ap.add_subparsers(dest="action", required=True)
     sub.add_parser("system")
+    sub.add_parser("platform")
     a = sub.add_parser("app")
     a.add_argument("--tag", required=True)
     a.add_argument("--owner", default="hackathon-todo")
     a.add_argument("--no-push", action="store_true")
     args = ap.parse_args(argv)
-    if args.action == "system":
-        for path in system():
+    if args.action in ("system", "platform"):
+        for path in system() if args.action == "system" else platform():
             print(path)
     else:
         app(args.tag, args.owner, not args.no_push)

@@ -16,6 +16,7 @@ from confluent_kafka import KafkaError
 from confluent_kafka.admin import AclOperation
 
 from tests.ansible_run import ROOT, run_playbook
+from tests.helm import by_kind, render_env
 from tests.redpanda_support import (
     acls_of,
     admin_client,
@@ -26,6 +27,7 @@ from tests.redpanda_support import (
     delete_scram_users,
     delete_topics,
     inventory_vars,
+    join_and_commit,
     produce,
     scram_users,
     tag,
@@ -220,3 +222,42 @@ def test_a_hand_made_grant_is_removed_by_the_next_run(layout, kafka_broker, tmp_
     assert run.returncode == 0 and "ACLs: 0 created, 1 deleted" in run.stdout
     err = consume(kafka_broker, "staging-todo-app", layout["stag"], "task-events", "staging-sneaky")
     assert isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def chart_consumer_group(env: str, service: str) -> str:
+    """The consumer group the chart, rendered with the environment's own values file and nothing
+    else (the seed's hand-run `helm upgrade`), gives a service's Dapr sidecar."""
+    objs = render_env(env)
+    (component,) = by_kind(objs, "Component").values()
+    group = {m["name"]: m.get("value") for m in component["spec"]["metadata"]}["consumerID"]
+    (deployment,) = (
+        d
+        for d in by_kind(objs, "Deployment").values()
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == service
+    )
+    app_id = deployment["spec"]["template"]["metadata"]["annotations"]["dapr.io/app-id"]
+    return group.replace("{appID}", app_id)
+
+
+@pytest.mark.parametrize(
+    ("env", "own", "topic", "other", "other_topic"),
+    [
+        ("production", "production-todo-app", "task-events", "staging-todo-app", STAGING_TOPICS[0]),
+        ("staging", "staging-todo-app", STAGING_TOPICS[0], "production-todo-app", "task-events"),
+    ],
+)
+def test_the_charts_consumer_group_joins_and_commits_for_its_environment_only(
+    layout, kafka_broker, env, own, topic, other, other_topic
+):
+    """Issue 13 #5: production values rendered "{appID}", a group the ACLs refuse."""
+    passwords = {"production-todo-app": layout["prod"], "staging-todo-app": layout["stag"]}
+    group = chart_consumer_group(env, "notification")
+    assert produce(kafka_broker, own, passwords[own], topic) is None
+    committed = join_and_commit(kafka_broker, own, passwords[own], topic, group)
+    assert isinstance(committed, dict) and committed, committed
+    assert all(t == topic and offset >= 1 for (t, _p), offset in committed.items())
+    # the other environment's account, reading a topic it may read, may not join this group
+    assert produce(kafka_broker, other, passwords[other], other_topic) is None
+    err = join_and_commit(kafka_broker, other, passwords[other], other_topic, group)
+    assert isinstance(err, KafkaError), err
+    assert err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED

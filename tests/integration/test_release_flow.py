@@ -20,8 +20,10 @@ import time
 import pytest
 import yaml
 
+from tests import cert_manager_objects as cert_manager
 from tests.ansible_run import ROOT, run_playbook
-from tests.smoke_endpoints import EndpointServer, make_ca, make_leaf
+from tests.helm import admitted_namespaces
+from tests.smoke_endpoints import EndpointServer, closed_port, make_ca, make_leaf
 
 ENV = "staging"
 RELEASE = "todo-app-staging"
@@ -337,11 +339,12 @@ def test_rollback_playbook(release, kube_cluster):
         ("unknown environment", 'unknown environment "qa"'),
         ("missing secret key", "lacks the keys OPENAI_API_KEY"),
         ("unreachable cluster", "cannot reach the Kubernetes API server"),
+        ("missing Dapr configuration", "the pods name the Dapr Configuration appconfig"),
     ],
 )
 def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, message):
     before = versions(kube_cluster)
-    args, extra = ["-e", "image_tag=v1.6.0"], None
+    args, extra, saved = ["-e", "image_tag=v1.6.0"], None, {}
     if case == "malformed tag":
         args, extra = [], {"image_tag": "v1..0 bad"}
     elif case == "unknown environment":
@@ -364,10 +367,22 @@ def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, messag
             '[{"op": "remove", "path": "/data/OPENAI_API_KEY"}]',
         )
         before = versions(kube_cluster)
+    elif case == "missing Dapr configuration":
+        saved = json.loads(
+            kube_cluster.kubectl(
+                "-n", ENV, "get", "configurations.dapr.io", "appconfig", "-o", "json"
+            ).stdout
+        )
+        kube_cluster.kubectl("-n", ENV, "delete", "configurations.dapr.io", "appconfig")
+        before = versions(kube_cluster)
     try:
         proc = release(*args, extra=extra)[0]
         after = versions(kube_cluster)
     finally:
+        if saved:
+            for key in ("resourceVersion", "uid", "creationTimestamp", "generation"):
+                saved["metadata"].pop(key, None)
+            kube_cluster.kubectl("apply", "-f", "-", input=json.dumps(saved))
         if case == "missing secret key":
             kube_cluster.kubectl(
                 "-n",
@@ -383,6 +398,10 @@ def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, messag
     assert message in proc.stdout, proc.stdout[-3000:]
     assert case == "unknown environment" or "Nothing was changed" in proc.stdout
     assert after == before
+    if case == "unknown environment":  # names the inventory it looked in
+        assert "this inventory (local) has staging, production" in proc.stdout, proc.stdout[-3000:]
+    # a refusal before Helm's history was read names no live revision (there is one: never 0)
+    assert "revision live: 0" not in proc.stdout
 
 
 SECRETS_PLAY = """
@@ -532,3 +551,155 @@ def test_isolation_check_catches_a_shared_acl_and_bootstrap_removes_it(kafka_bro
     play.write_text(SECRETS_PLAY)
     assert run_playbook(str(play)).returncode == 0
     assert run_playbook("playbooks/isolation.yml").returncode == 0
+
+
+def _release_objects(kube_cluster, kind: str) -> list[dict]:
+    """The release's objects of one kind in the environment's namespace."""
+    res = kube_cluster.kubectl(
+        "-n", ENV, "get", kind, f"-l=app.kubernetes.io/instance={RELEASE}", "-o", "json"
+    )
+    return json.loads(res.stdout)["items"]
+
+
+def _ingress_shape(kube_cluster) -> dict:
+    ingresses = _release_objects(kube_cluster, "ingress")
+    policies = _release_objects(kube_cluster, "networkpolicy")
+    return {
+        "classes": {i["spec"]["ingressClassName"] for i in ingresses},
+        "annotations": {k.split("/")[0] for i in ingresses for k in i["metadata"]["annotations"]},
+        "sources": admitted_namespaces(policies),
+    }
+
+
+# -- issue 13 #8: cert-manager's Certificate for the host, Ready and not expiring --------------
+# The kwok bed runs no cert-manager controller: the test writes the Certificate and its
+# CertificateRequest as cert-manager would, status through the status subresource.
+CERT = "staging-todo-tls"
+
+
+def _host(kube_cluster) -> str:
+    return _release_objects(kube_cluster, "ingress")[0]["spec"]["rules"][0]["host"]
+
+
+@pytest.fixture
+def certificate(kube_cluster):
+    """certificate(ready, days) puts cert-manager's objects for the staging host: issued with
+    `days` left, or the ACME order still pending. Removed after the test."""
+    host = _host(kube_cluster)
+
+    def put(ready: bool, days: float = 60):
+        cert_manager.put(kube_cluster, CERT, ENV, host, ready, days)
+        return host
+
+    yield put
+    cert_manager.remove(kube_cluster, CERT, ENV)
+
+
+def _smoke_certificate_only(**extra):
+    settings = {"app_release_certificate_check": True, "app_release_smoke": False, **extra}
+    return run_playbook("smoke.yml", "-e", f"target={ENV}", "-e", json.dumps(settings))
+
+
+def test_smoke_playbook_checks_the_certificate(certificate):
+    """smoke.yml: Ready with time left passes; pending issuance and a near expiry fail, quoting
+    cert-manager's conditions. Before issue 13 #8 nothing read the Certificate at all."""
+    host = certificate(ready=True, days=60.5)
+    proc = _smoke_certificate_only()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert f"Certificate {ENV}/{CERT} for {host} is Ready and expires" in proc.stdout
+    assert "(60 days)" in proc.stdout
+
+    certificate(ready=False)
+    proc = _smoke_certificate_only()
+    assert proc.returncode != 0
+    assert "staging: smoke checks failed" in proc.stdout
+    assert f"not ready: Ready=False (DoesNotExist: {cert_manager.NOT_ISSUED})" in proc.stdout
+    assert f"CertificateRequest {CERT}-1: Approved=True" in proc.stdout
+    assert "Ready=False (Pending: Waiting on certificate issuance from order" in proc.stdout
+
+    certificate(ready=True, days=5.5)
+    proc = _smoke_certificate_only()
+    assert proc.returncode != 0
+    assert "in 5 days (under the 14-day threshold); renewal was due" in proc.stdout
+
+
+def test_no_certificate_for_the_host_says_where_it_would_come_from(certificate):
+    proc = _smoke_certificate_only()
+    assert proc.returncode != 0
+    assert "no cert-manager Certificate covers" in proc.stdout
+    assert "cert-manager.io/cluster-issuer" in proc.stdout
+
+
+def test_an_unreachable_cluster_is_reported_not_a_template_error(tmp_path):
+    kubeconfig = tmp_path / "unreachable.kubeconfig"
+    cluster = {"server": f"https://127.0.0.1:{closed_port()}", "insecure-skip-tls-verify": True}
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": cluster}],
+                "users": [{"name": "u", "user": {"token": "none"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    proc = _smoke_certificate_only(app_release_kubeconfig=str(kubeconfig))
+    assert proc.returncode != 0
+    assert "staging: smoke checks failed" in proc.stdout, proc.stdout[-3000:]
+    assert "the Kubernetes API server:" in proc.stdout
+
+
+def test_a_release_whose_certificate_is_not_ready_is_rolled_back(
+    release, kube_cluster, certificate
+):
+    before = live(kube_cluster)
+    certificate(ready=False)
+    extra = {"app_release_certificate_check": True, "app_release_certificate_deadline": 4}
+    proc, report = release("-e", "image_tag=v1.7.0", extra=extra)
+    assert proc.returncode != 0
+    assert report["outcome"] == "rolled back", report
+    assert report["certificate"]["status"] == "failed"
+    assert "Waiting on certificate issuance from order" in report["certificate"]["summary"]
+    assert "the certificate is not ready (Certificate staging/" in report["error"]
+    assert "rolled back to revision" in proc.stdout
+    assert live(kube_cluster)["app_version"] == before["app_version"]
+    assert report["smoke"]["status"] == "not run"
+
+    certificate(ready=True, days=80)
+    proc, report = release("-e", "image_tag=v1.7.0", extra=extra)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert report["certificate"]["status"] == "passed"
+    assert f"{ENV}/{CERT} is Ready, expires" in report["certificate"]["summary"]
+    assert live(kube_cluster)["app_version"] == "v1.7.0"
+
+
+def test_no_value_sets_another_image_tag_than_the_release(release, kube_cluster):
+    """The module sets global.imageTag from image_tag itself: the role no longer passes it, and
+    extra values cannot make the images differ from the chart's appVersion."""
+    other = {"app_release_extra_values": {"global": {"imageTag": "v0.0.1-other"}}}
+    proc, report = release("-e", "image_tag=v1.7.1", extra=other)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert report["images"] and all(i.endswith(":v1.7.1") for i in report["images"]), report
+    assert live(kube_cluster)["app_version"] == "v1.7.1"
+
+
+# Last in the file: it changes the Ingress and ends on the default controller again.
+@pytest.mark.parametrize(
+    ("controller", "ingress_class", "vendor", "namespace"),
+    [
+        ("ingress-nginx", "nginx", "nginx.ingress.kubernetes.io", "ingress-nginx"),
+        ("traefik", "traefik", "traefik.ingress.kubernetes.io", "traefik"),
+    ],
+)
+def test_the_apps_ingress_follows_the_platforms_controller(
+    release, kube_cluster, controller, ingress_class, vendor, namespace
+):
+    """Issue 13 #7: with ingress-nginx the app's Ingress stayed className traefik."""
+    proc, _report = release("-e", "image_tag=v1.4.0", extra={"htd_ingress_controller": controller})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    shape = _ingress_shape(kube_cluster)
+    assert shape["classes"] == {ingress_class}
+    assert vendor in shape["annotations"], shape
+    assert namespace in shape["sources"], shape

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import pathlib
+import re
 
 import pytest
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _do_prices as prices
@@ -85,3 +87,13 @@ def test_summary_shows_the_range_and_the_price_date():
 def test_price_table_is_dated():
     datetime.date.fromisoformat(prices.PRICES_AS_OF)
     assert prices.NODE_MONTHLY["s-2vcpu-4gb"] == 24.00
+
+
+def test_the_deploy_runbook_quotes_what_the_estimate_prints():
+    runbook = pathlib.Path(__file__).resolve().parents[2] / "docs/runbooks/deploy.md"
+    found = re.search(
+        r"comes to \$([\d.]+)/month at 3 nodes \(\$([\d.]+) at 5\)", runbook.read_text()
+    )
+    assert found, "docs/runbooks/deploy.md no longer quotes the seed layout's monthly cost"
+    result = estimate(SEED_POOLS, load_balancers=1, volumes=SEED_VOLUMES, ha=False)
+    assert (float(found[1]), float(found[2])) == (result["monthly_min"], result["monthly_max"])

@@ -8,8 +8,8 @@ import time
 
 import pytest
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _doks as doks
-from ansible_collections.hackathon_todo.deploy.plugins.modules.doks_cluster import (
-    kubeconfig_write_reason,
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kubeconfig import (
+    write_reason as kubeconfig_write_reason,
 )
 
 OFFERED = ["1.36.1-do.0", "1.35.5-do.1", "1.35.4-do.0", "1.34.8-do.0"]

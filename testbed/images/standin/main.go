@@ -24,6 +24,8 @@
 //	STANDIN_START_DELAY=3s  wait before listening
 //
 // GET /_standin/burn?ms=N burns N ms of CPU once (load tests of the autoscaler).
+//
+// Events through the Dapr sidecar (publish, subscribe, deliveries): dapr.go.
 package main
 
 import (
@@ -280,6 +282,9 @@ func handle(w http.ResponseWriter, r *http.Request) {
 	}
 	if isHealthPath(p) && health == "fail" {
 		reply(w, http.StatusServiceUnavailable, map[string]any{"status": "failing", "reason": "STANDIN_HEALTH=fail"})
+		return
+	}
+	if handleDapr(w, r) {
 		return
 	}
 	switch {

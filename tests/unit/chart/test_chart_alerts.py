@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.helm import by_kind, render_env
+from tests.helm import CHART, by_kind, render_env
 
 NS = "production"
 
@@ -254,3 +254,13 @@ def test_dashboard_queries_are_valid_promql(tmp_path):
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     res = _promtool("check", "rules", str(path))
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_monitoring_runbook_states_the_crash_loop_threshold_in_the_rule_s_unit():
+    """The rule counts restarts per minute (rate * 60); the runbook must not say per second."""
+    (rule,) = [r for g in _groups() for r in g["rules"] if r.get("alert") == "PodCrashLooping"]
+    assert "* 60" in rule["expr"] and "> 0.2" in rule["expr"]
+    runbook = (CHART.parent / "docs/runbooks/monitoring.md").read_text()
+    sentence = " ".join(runbook.split())
+    assert "PodCrashLooping (restarts above 0.2 per minute" in sentence
+    assert "0.2/s" not in runbook

@@ -218,7 +218,20 @@ def test_pods_run_restricted(env):
         assert ctx["readOnlyRootFilesystem"] is True
         assert ctx["allowPrivilegeEscalation"] is False
         assert ctx["capabilities"] == {"drop": ["ALL"]}
-    assert seen_accounts == set(accounts), "one ServiceAccount per service, each used"
+    for cron in by_kind(objs, "CronJob").values():  # staging's scale-to-zero: it calls the API
+        spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert spec["automountServiceAccountToken"] is True
+        assert accounts[spec["serviceAccountName"]]["automountServiceAccountToken"] is False
+        seen_accounts.add(spec["serviceAccountName"])
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for c in spec["containers"]:
+            assert c["securityContext"] == {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            }
+    assert seen_accounts == set(accounts), "one ServiceAccount per workload, each used"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -378,14 +391,13 @@ def test_only_the_frontend_reaches_the_backend_and_only_the_backend_reaches_mcp(
 @pytest.mark.parametrize("env", ENVS)
 def test_dapr_annotations(env):
     objs = render_env(env)
-    (config,) = by_kind(objs, "Configuration").values()
     for service in SERVICES.values():
         dep = by_kind(objs, "Deployment")[_name(env, service)]
         ann = _pod(dep)["metadata"]["annotations"]
         assert ann["dapr.io/enabled"] == "true"
         assert ann["dapr.io/app-id"] == service
         assert ann["dapr.io/app-port"] == str(_container(dep)["ports"][0]["containerPort"])
-        assert ann["dapr.io/config"] == config["metadata"]["name"]
+        assert ann["dapr.io/config"] == "appconfig"  # the environment's (platform role)
         assert ann["dapr.io/sidecar-seccomp-profile-type"] == "RuntimeDefault"
 
 
@@ -409,10 +421,15 @@ def test_dapr_pubsub_uses_scram_over_tls_with_secret_references(env):
 
 
 @pytest.mark.parametrize(
-    ("env", "prefix", "sampling", "consumer"),
-    [("staging", "staging-", "1", "staging-{appID}"), ("production", "", "0.1", "{appID}")],
+    ("env", "prefix", "consumer"),
+    [
+        ("staging", "staging-", "staging-{appID}"),
+        # production topics are unprefixed, its consumer groups are not: the ACLs allow
+        # production-* groups only (issue 13 #5: "{appID}" was refused by the broker)
+        ("production", "", "production-{appID}"),
+    ],
 )
-def test_topics_tracing_and_consumer_groups_per_environment(env, prefix, sampling, consumer):
+def test_topics_and_consumer_groups_per_environment(env, prefix, consumer):
     objs = render_env(env)
     (cm,) = (
         o for o in by_kind(objs, "ConfigMap").values() if o["metadata"]["name"].endswith("-config")
@@ -423,10 +440,25 @@ def test_topics_tracing_and_consumer_groups_per_environment(env, prefix, samplin
         "TOPIC_PROCESSED_EVENTS": f"{prefix}processed-events",
     }
     assert cm["data"]["CORS_ORIGINS"] == f"https://{HOSTS[env]}"
-    (config,) = by_kind(objs, "Configuration").values()
-    assert config["spec"]["tracing"]["samplingRate"] == sampling
     (comp,) = by_kind(objs, "Component").values()
     assert {m["name"]: m.get("value") for m in comp["spec"]["metadata"]}["consumerID"] == consumer
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_environments_use_the_dapr_configuration_bootstrap_created(env):
+    """Issue 13 #6: one Configuration per environment, the platform role's `appconfig` (T015),
+    not a second one of the release's own that left appconfig unused."""
+    objs = render_env(env)
+    assert not by_kind(objs, "Configuration")
+    for dep in by_kind(objs, "Deployment").values():
+        assert _pod(dep)["metadata"]["annotations"]["dapr.io/config"] == "appconfig"
+
+
+def test_without_an_environment_the_chart_brings_its_own_dapr_configuration():
+    objs = render("t", "default")
+    (config,) = by_kind(objs, "Configuration").values()
+    for dep in by_kind(objs, "Deployment").values():
+        assert _pod(dep)["metadata"]["annotations"]["dapr.io/config"] == config["metadata"]["name"]
 
 
 def test_an_existing_dapr_configuration_can_be_referenced():

@@ -43,6 +43,16 @@ def test_merge_is_helms_maps_merge_lists_replace():
         ({"image_tag": "sha-1a2b3c4", "require_immutable_tag": True}, None),
         ({"operation": "rollback", "image_tag": ""}, None),
         ({"operation": "rollback", "rollback_revision": -1}, "revision must be a number >= 0"),
+        (
+            {"certificate": {"enabled": True, "host": " "}},
+            "certificate.enabled needs certificate.host",
+        ),
+        (
+            {"certificate": {"enabled": True, "host": "a.example", "min_days": -1}},
+            "min_days must be",
+        ),
+        ({"certificate": {"enabled": False, "host": ""}}, None),
+        ({"certificate": {"enabled": True, "host": "a.example", "min_days": 14}}, None),
     ],
 )
 def test_inputs(change, message):
@@ -79,6 +89,18 @@ def test_a_rollout_is_complete_only_when_every_count_matches():
         _deployment("old-pods-left", replicas=3),  # the surge pod's predecessor still runs
     ]
     assert _release.rollout_incomplete(cases) == [d["metadata"]["name"] for d in cases]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [("staging", ["appconfig"]), ("production", ["appconfig"]), (None, [])],
+)
+def test_the_dapr_configurations_a_release_needs_from_the_namespace(env, expected):
+    """The environments name bootstrap's `appconfig`; the chart's default brings its own."""
+    from tests.helm import render, render_env
+
+    rendered = render_env(env) if env else render("t", "default")
+    assert _release.dapr_configs_to_find(rendered) == expected
 
 
 def test_images_of_reads_deployments_only():
@@ -162,6 +184,10 @@ def test_markdown_report_says_outcome_why_and_smoke():
         "revision_before": 4,
         "revision_after": 6,
         "images": ["ghcr.io/o/hackathon-todo/frontend:v1.0.0"],
+        "certificate": {
+            "status": "passed",
+            "summary": "production/todo-tls is Ready, expires 2027-02-20T12:00:00Z (75 days)",
+        },
         "smoke": {
             "status": "failed",
             "summary": "1 of 1 smoke check failed",
@@ -179,6 +205,36 @@ def test_markdown_report_says_outcome_why_and_smoke():
     assert "taken over from stale holder ci@runner/1" in md
     assert "**Why:** the smoke checks failed" in md
     assert "| health | False | 500 | HTTP 500 |" in md
+    assert "| certificate | passed: production/todo-tls is Ready, expires 2027-02-20" in md
+
+
+def test_markdown_report_of_a_refusal_before_the_history_names_no_revision():
+    md = _release.render_markdown(
+        {
+            "operation": "release",
+            "release": "todo-app",
+            "environment": "production",
+            "outcome": "failed",
+            "check_mode": False,
+            "namespace": "production",
+            "chart": "hackathon-todo-?",
+            "app_version_before": "",
+            "app_version": "v1.1.0",
+            "app_version_live": "",
+            "revision_before": None,
+            "revision_after": None,
+            "images": [],
+            "certificate": {"status": "not run", "summary": ""},
+            "smoke": {"status": "not run", "summary": "", "checks": []},
+            "durations_s": {"total": 0.4},
+            "failed_deployments": [],
+            "recovery": "",
+            "lock": {"holder": "", "took_over_from": "", "waited_s": 0},
+            "error": "app-secrets lacks the keys OPENAI_API_KEY",
+        }
+    )
+    assert "| revision | not read (refused before Helm's history was read) |" in md
+    assert "None" not in md
 
 
 # -- why pods are not ready (pod_problems): what the report says when a rollout fails ----------
@@ -249,3 +305,38 @@ def test_pod_watch_summary_puts_crashes_first_with_the_last_log_line():
         'b/c: CrashLoopBackOff (exit 1, 2 restarts), last log: {"msg":"DATABASE_URL is not set"}',
         "a/c: NotReady: probe",
     ]
+
+
+# -- the Dapr sidecar (pods_without_sidecar): Dapr's injector fails open ------------------------
+
+
+def _dapr_pod(name, containers, enabled="true", init=(), deleting=False):
+    meta = {"name": name, "annotations": {"dapr.io/enabled": enabled} if enabled else {}}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-12-07T00:00:00Z"
+    return {
+        "metadata": meta,
+        "spec": {
+            "containers": [{"name": c} for c in containers],
+            "initContainers": [{"name": c} for c in init],
+        },
+    }
+
+
+def test_a_pod_that_asks_for_dapr_and_runs_without_its_sidecar_is_named():
+    pods = [
+        _dapr_pod("backend-1", ["backend", "daprd"]),
+        _dapr_pod("backend-2", ["backend"]),  # admitted while the injector was down
+        _dapr_pod("mcp-1", ["mcp"], enabled="True"),
+    ]
+    assert _release.pods_without_sidecar(pods) == ["backend-2", "mcp-1"]
+
+
+def test_pods_without_dapr_terminating_pods_and_native_sidecars_pass():
+    pods = [
+        _dapr_pod("job-1", ["job"], enabled=""),
+        _dapr_pod("job-2", ["job"], enabled="false"),
+        _dapr_pod("old-1", ["backend"], deleting=True),
+        _dapr_pod("native-1", ["backend"], init=["daprd"]),  # NATIVE_SIDECAR_ENABLED
+    ]
+    assert _release.pods_without_sidecar(pods) == []

@@ -1,0 +1,3 @@
+module github.com/cert-manager/cert-manager/htd-testbed
+
+go 1.26.0
