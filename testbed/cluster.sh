@@ -92,7 +92,9 @@ YAML
 }
 
 # Real nodes: the control plane runs inside the bed's network namespace, without kwok's
-# controller; the host reaches the API server at the namespace's end of the veth pair.
+# controller; the host reaches the API server at the namespace's end of the veth pair. The
+# controller manager acts as each controller's own service account, as kubeadm and DOKS run it
+# (Dapr's injector only gives sidecars to pods the workload controllers' accounts create).
 up_real() {
   local t0; t0=$(date +%s%N)
   kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
@@ -109,6 +111,13 @@ kind: KwokctlConfiguration
 options:
   bindAddress: 0.0.0.0
   kubeApiserverCertSANs: ["$HTD_BED_IP", "$HTD_API_SERVICE_IP"]
+# Here, not as --extra-args: kwokctl v0.8.0 indexes a second --extra-args of one component wrongly
+# once another component's came first (index out of range), so one component per source.
+componentsPatches:
+  - name: kube-controller-manager
+    extraArgs:
+      - {key: service-cluster-ip-range, value: "$HTD_SERVICE_CIDR"}
+      - {key: use-service-account-credentials, value: "true"}
 YAML
   nsenter --net="/run/netns/$HTD_NETNS" kwokctl create cluster --name "$NAME" --runtime binary \
     --kube-apiserver-binary "$bin/kube-apiserver" \
@@ -128,7 +137,6 @@ YAML
     --extra-args "kube-apiserver=requestheader-username-headers=X-Remote-User" \
     --extra-args "kube-apiserver=requestheader-group-headers=X-Remote-Group" \
     --extra-args "kube-apiserver=requestheader-extra-headers-prefix=X-Remote-Extra-" \
-    --extra-args "kube-controller-manager=service-cluster-ip-range=$HTD_SERVICE_CIDR" \
     --config "$HTD_STATE/kwokctl-options.yaml" \
     --kubeconfig "$kubeconfig" \
     --wait 60s --quiet-pull >"$HTD_STATE/kwokctl-create.log" 2>&1 \

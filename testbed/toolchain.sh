@@ -228,9 +228,19 @@ build_dapr() {
     echo "replace github.com/dapr/durabletask-go => github.com/dapr/durabletask-go $DAPR_DURABLETASK_VERSION"
   } > "$src/wrapper.mod" && mv "$src/wrapper.mod" "$src/go.mod"
   cp "$here"/platform/dapr/*.go "$src/"
-  local ld="-s -w -X $m/pkg/buildinfo.version=${v#v}"
-  (cd "$src" && go get "$m@$v" >/dev/null \
-    && GOFLAGS=-mod=mod go build -trimpath -ldflags "$ld" -o "$out/bin/daprd" .) || return 1
+  local ld="-s -w -X $m/pkg/buildinfo.version=${v#v}" moddir
+  (cd "$src" && go get "$m@$v" >/dev/null) || return 1
+  # Upstream's components package holds one file for a build without a flavour tag: an init()
+  # that panics to say a tag is missing. The launcher registers its components itself, so the
+  # build uses a copy of the module (checksum-verified when downloaded) with that one file
+  # emptied (`go build -overlay` may not touch the module cache).
+  moddir=$(cd "$src" && go list -m -f '{{.Dir}}' "$m") || return 1
+  cp -r "$moddir" "$src/dapr" && chmod -R u+w "$src/dapr"
+  [[ -f $src/dapr/cmd/daprd/components/zz_notag.go ]] \
+    || { echo "dapr: upstream's no-tag guard moved; look at cmd/daprd/components" >&2; return 1; }
+  printf 'package components\n' > "$src/dapr/cmd/daprd/components/zz_notag.go"
+  echo "replace $m => ./dapr" >> "$src/go.mod"
+  (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -ldflags "$ld" -o "$out/bin/daprd" .) || return 1
   # bin/dapr-operator, ...: the images put each where upstream's do (/operator, ...).
   for c in operator sentry placement scheduler injector; do
     (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -ldflags "$ld" -o "$out/bin/dapr-$c" "$m/cmd/$c") \

@@ -205,6 +205,20 @@ def pods_without_sidecar(pods):
     return sorted(missing)
 
 
+# How a Go program's crash begins: the message, above its stack trace.
+_GO_CRASH = ("panic: ", "fatal error: ")
+
+
+def telling_line(lines):
+    """The log line that says why a container stopped: a Go crash's message (its last lines are
+    stack frames), otherwise the last non-empty line. Pure."""
+    for line in lines:
+        if line.startswith(_GO_CRASH):
+            return line
+    kept = [line for line in lines if line.strip()]
+    return kept[-1] if kept else ""
+
+
 class PodWatch(object):
     """While Helm waits: what is wrong with the release's pods, remembered after Helm's rollback
     removed them, with the last log line of each container that exited."""
@@ -243,7 +257,7 @@ class PodWatch(object):
 
     def _last_log(self, entry):
         path = "/api/v1/namespaces/%s/pods/%s/log" % (self.namespace, entry["pod"])
-        query = {"container": entry["container"], "tailLines": "3"}
+        query = {"container": entry["container"], "tailLines": "40"}
         if entry["restarts"]:
             query["previous"] = "true"
         try:
@@ -254,7 +268,7 @@ class PodWatch(object):
             return ""
         if not lines or lines[-1].startswith("unable to retrieve container logs"):
             return ""
-        return lines[-1][:300]
+        return telling_line(lines)[:300]
 
     def summary(self, limit=5):
         """One line per troubled container, worst first (crashes before readiness)."""
@@ -432,6 +446,7 @@ class Release(object):
             self.phase("preflight")
             if not self.unchanged:
                 self.take_lock()
+                self.read_again_under_lock()
             self.recover()
             if self.p["operation"] == "release":
                 self.upgrade()
@@ -818,6 +833,18 @@ class Release(object):
             )
         if self.check_mode and self.lock_info.get("msg"):
             self.messages.append(self.lock_info["msg"])
+
+    def read_again_under_lock(self):
+        """What preflight read before the lock may be stale: another run may have held the lock
+        (and changed the release, or been mid-upgrade: pending-*) while this one waited. Read the
+        history again, and decide again what to do."""
+        if self.check_mode:
+            return
+        self.read_history()
+        if self.p["operation"] == "release":
+            self.compare()
+        else:
+            self.pick_rollback_target()
 
     def give_up_lock(self):
         if not self.lock_held:

@@ -41,10 +41,7 @@ func runCAInjector(ctx context.Context, args []string) error {
 	logs := logsapi.NewLoggingConfiguration()
 	fs := pflag.NewFlagSet("cainjector", pflag.ContinueOnError)
 	fs.StringVar(&opts.Namespace, "namespace", opts.Namespace, "watch only this namespace")
-	fs.BoolVar(&opts.LeaderElectionConfig.Enabled, "leader-elect", opts.LeaderElectionConfig.Enabled,
-		"elect one active instance")
-	fs.StringVar(&opts.LeaderElectionConfig.Namespace, "leader-election-namespace",
-		opts.LeaderElectionConfig.Namespace, "namespace of the leader election Lease")
+	leaderElectionFlags(fs, &opts.LeaderElectionConfig)
 	fs.StringVar(&opts.MetricsListenAddress, "metrics-listen-address", opts.MetricsListenAddress,
 		"Prometheus metrics address")
 	logf.AddFlags(logs, fs)

@@ -54,10 +54,7 @@ func controllerFlags(c *config.ControllerConfiguration, logs *logsapi.LoggingCon
 	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "watch only this namespace")
 	fs.StringVar(&c.ClusterResourceNamespace, "cluster-resource-namespace", c.ClusterResourceNamespace,
 		"namespace of the Secrets ClusterIssuers refer to")
-	fs.BoolVar(&c.LeaderElectionConfig.Enabled, "leader-elect", c.LeaderElectionConfig.Enabled,
-		"elect one active instance")
-	fs.StringVar(&c.LeaderElectionConfig.Namespace, "leader-election-namespace",
-		c.LeaderElectionConfig.Namespace, "namespace of the leader election Lease")
+	leaderElectionFlags(fs, &c.LeaderElectionConfig.LeaderElectionConfig)
 	fs.StringSliceVar(&c.Controllers, "controllers", c.Controllers,
 		"controllers to run ('*' is upstream's default set)")
 	fs.StringVar(&c.ACMEHTTP01Config.SolverImage, "acme-http01-solver-image",

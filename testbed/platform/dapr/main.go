@@ -6,7 +6,9 @@
 // github.com/twmb/pulsar-client-go) the Go module proxy here refuses, so neither builds here. This
 // flavour is the one the app needs on Kubernetes: the Kafka pub/sub (Redpanda), the Kubernetes
 // secret store (which daprd adds by itself in Kubernetes mode) and the Kubernetes name resolver.
-// Everything else in the binary is upstream code at the pinned version.
+// Everything else in the binary is upstream code at the pinned version, but for one file the build
+// swaps for an empty one: upstream's guard that panics when no flavour tag was given (toolchain.sh
+// build_dapr).
 package main
 
 import (

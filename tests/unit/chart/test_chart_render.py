@@ -399,6 +399,11 @@ def test_dapr_annotations(env):
         assert ann["dapr.io/app-port"] == str(_container(dep)["ports"][0]["containerPort"])
         assert ann["dapr.io/config"] == "appconfig"  # the environment's (platform role)
         assert ann["dapr.io/sidecar-seccomp-profile-type"] == "RuntimeDefault"
+        # The pods carry no API token (automountServiceAccountToken: false); daprd's built-in
+        # Kubernetes secret store would need one and exits without it (a real run showed it).
+        # The pub/sub's secret references are resolved by Dapr's operator instead.
+        assert _pod(dep)["spec"]["automountServiceAccountToken"] is False
+        assert ann["dapr.io/disable-builtin-k8s-secret-store"] == "true"
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -340,3 +340,27 @@ def test_pods_without_dapr_terminating_pods_and_native_sidecars_pass():
         _dapr_pod("native-1", ["backend"], init=["daprd"]),  # NATIVE_SIDECAR_ENABLED
     ]
     assert _release.pods_without_sidecar(pods) == []
+
+
+# -- the log line a failed rollout's report quotes (telling_line) -------------------------------
+
+
+def test_a_go_panic_is_quoted_by_its_message_not_its_last_stack_frame():
+    # daprd built without its components, as a real run showed: the report quoted the frame.
+    lines = [
+        "panic: When building github.com/dapr/dapr/cmd/daprd, you must use either "
+        "'-tags stablecomponents' or `-tags allcomponents'",
+        "",
+        "goroutine 1 [running]:",
+        "github.com/dapr/dapr/cmd/daprd/components.init.0()",
+        "\tgithub.com/dapr/dapr@v1.18.3/cmd/daprd/components/zz_notag.go:21 +0x25",
+    ]
+    assert _release.telling_line(lines).startswith("panic: When building")
+    fatal = ["goroutine 5 [running]:", "fatal error: concurrent map writes", "\tmain.go:3"]
+    assert _release.telling_line(fatal) == "fatal error: concurrent map writes"
+
+
+def test_other_logs_are_quoted_by_their_last_line():
+    lines = ['{"level":"info","msg":"starting"}', '{"level":"fatal","msg":"no broker"}', ""]
+    assert _release.telling_line(lines) == '{"level":"fatal","msg":"no broker"}'
+    assert _release.telling_line([]) == ""
