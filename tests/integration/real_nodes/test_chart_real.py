@@ -25,7 +25,14 @@ from tests.real_nodes_support import OWNER, bed_registry_account
 
 RELEASE = "todo-app"
 # -f values-production.yaml, with the owner the stand-in images are pushed under
-VALUES = (*ENVIRONMENTS["production"][2][:2], "--set", f"global.imageOwner={OWNER}")
+# The test's own namespace is not an environment the platform prepared: it has no Dapr
+# Configuration and no broker account, so the chart runs there without Dapr (once the platform is
+# installed, its injector would add sidecars that cannot start; test_dapr_real covers Dapr).
+VALUES = (
+    *ENVIRONMENTS["production"][2][:2],
+    "--set", f"global.imageOwner={OWNER}",
+    "--set", "dapr.enabled=false",
+)  # fmt: skip
 TAGS = ("v1.0.0", "v1.0.1", "v1.0.2")
 # Every service's readiness probe fails (the stand-in's knobs): the HTTP-probed services answer
 # 503 on their probe paths; mcp, probed over TCP (values.yaml), never starts listening.

@@ -67,7 +67,10 @@ def test_first_release_runs_the_registry_images_and_the_smoke_checks(release, ku
     running = set()
     for pod in pods:
         assert pod["status"]["phase"] == "Running", pod["status"]
-        (cs,) = pod["status"]["containerStatuses"]
+        # the app's container, and the Dapr sidecar the platform's injector added (test_dapr_real)
+        app = [c for c in pod["status"]["containerStatuses"] if c["name"] != "daprd"]
+        assert len(app) == 1 and len(pod["status"]["containerStatuses"]) == 2, pod["status"]
+        (cs,) = app
         service = cs["image"].rsplit("/", 1)[1].split(":")[0]
         running.add(service)
         assert cs["ready"], cs

@@ -18,7 +18,14 @@ from tests.helm import CHART, ENVIRONMENTS, create_app_namespace, helm_on
 from tests.real_nodes_support import OWNER, bed_registry_account
 
 RELEASE = "todo-app-staging"
-VALUES = (*ENVIRONMENTS["staging"][2][:2], "--set", f"global.imageOwner={OWNER}")
+# The test's own namespace is not an environment the platform prepared: it has no Dapr
+# Configuration and no broker account, so the chart runs there without Dapr (once the platform is
+# installed, its injector would add sidecars that cannot start; test_dapr_real covers Dapr).
+VALUES = (
+    *ENVIRONMENTS["staging"][2][:2],
+    "--set", f"global.imageOwner={OWNER}",
+    "--set", "dapr.enabled=false",
+)  # fmt: skip
 # What values-staging.yaml declares: one pod per service.
 DECLARED = {
     f"{RELEASE}-{s}": 1 for s in ("frontend", "backend", "mcp", "notification", "sse-gateway")
