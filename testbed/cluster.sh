@@ -111,7 +111,7 @@ kind: KwokctlConfiguration
 options:
   bindAddress: 0.0.0.0
   kubeApiserverCertSANs: ["$HTD_BED_IP", "$HTD_API_SERVICE_IP"]
-# Here, not as --extra-args: kwokctl v0.8.0 indexes a second --extra-args of one component wrongly
+# Here, not as --extra-args: kwokctl (KWOK_VERSION) indexes a second --extra-args of one component wrongly
 # once another component's came first (index out of range), so one component per source.
 componentsPatches:
   - name: kube-controller-manager

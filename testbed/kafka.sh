@@ -5,11 +5,11 @@
 #   testbed/kafka.sh down     stop it and free its ports; keeps nothing
 #   testbed/kafka.sh status   exit 0 when up
 #
-# Client listener SASL_PLAINTEXT (SASL_SSL on the real-node bed) with SCRAM-SHA-256 and SCRAM-SHA-512; StandardAuthorizer with
-# allow.everyone.if.no.acl.found=false; an admin super user whose SCRAM credentials are written into
-# the metadata log at storage-format time; auto topic creation off. The controller listener is
-# PLAINTEXT on loopback only; the broker reaches it as User:ANONYMOUS, which is therefore a super
-# user — nothing but this process can reach that port.
+# Client listener SASL_PLAINTEXT (SASL_SSL on the real-node bed) with SCRAM-SHA-256 and
+# SCRAM-SHA-512; StandardAuthorizer with allow.everyone.if.no.acl.found=false; an admin super user
+# whose SCRAM credentials are written into the metadata log at storage-format time; auto topic
+# creation off. The controller listener is PLAINTEXT on loopback only; the broker reaches it as
+# User:ANONYMOUS, which is therefore a super user — nothing but this process can reach that port.
 #
 # State lives in $HTD_STATE/kafka (default .testbed/kafka): server.properties, the admin password
 # (mode 0600, generated per broker), env (connection facts for tests), broker.log, pid.
