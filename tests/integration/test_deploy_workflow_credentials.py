@@ -29,11 +29,13 @@ HOST = f"staging.todo.{DOMAIN}"
 # a tag of its own per run, so the release really upgrades (not a no-op of an earlier run)
 TAG = f"sha-{secrets.token_hex(4)[:7]}"
 VAULT_PASSWORD = "workflow-test-vault-password"
-# This checkout's staging is the kwok bed: no data plane, so no HTTP smoke checks (the real-node
-# tier runs those). The certificate check runs, on a Certificate the test writes.
+# This checkout's staging is the kwok bed: no data plane, so no HTTP smoke checks and no Dapr
+# injector (the real-node tier runs both). The certificate check runs, on a Certificate the test
+# writes.
 CHECKOUT_SETTINGS = """\
 # Added by tests/integration/test_deploy_workflow_credentials.py to its own checkout.
 app_release_smoke: false
+app_release_dapr_sidecar_check: false
 app_release_certificate_deadline: 5
 """
 
