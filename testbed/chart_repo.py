@@ -8,8 +8,9 @@ on the test bed they use this repository, served over real HTTP by `helm repo in
 Its charts are TEST FIXTURES standing in for the upstream charts, one per component, generated
 from the roles' own defaults so names and versions always match what the roles pin:
   * the real program where the bed builds it (testbed/platform/charts/<chart>: Traefik,
-    cert-manager), with the RBAC, Services and arguments upstream's chart renders from the same
-    values keys, so the objects the roles create are acted on by the real controllers; the
+    cert-manager, Dapr, kube-prometheus-stack's operator, Prometheus, Alertmanager and
+    kube-state-metrics), with the RBAC, Services and arguments upstream's chart renders from
+    the same values keys, so the objects the roles create are acted on by the real controllers; the
     image's version is the program's (appVersion, from testbed/versions.env);
   * elsewhere a placeholder Deployment per controller (an idle pause container on real nodes;
     kwok runs none) and, for the ingress controller, its LoadBalancer Service, so
@@ -54,6 +55,20 @@ APP_VERSION_OF = {
     "traefik": "TRAEFIK_VERSION",
     "cert-manager": "CERT_MANAGER_VERSION",
     "dapr": "DAPR_VERSION",
+    "kube-prometheus-stack": "PROMETHEUS_OPERATOR_VERSION",
+}
+# Image tags of charts that run several programs: each program at the version the bed pins and
+# builds (testbed/versions.env), as upstream's values name them.
+PINNED_VALUES = {
+    "kube-prometheus-stack": lambda v: {
+        "prometheusOperator": {
+            "image": {"tag": v["PROMETHEUS_OPERATOR_VERSION"]},
+            "prometheusConfigReloader": {"image": {"tag": v["PROMETHEUS_OPERATOR_VERSION"]}},
+        },
+        "prometheus": {"prometheusSpec": {"image": {"tag": v["PROMETHEUS_VERSION"]}}},
+        "alertmanager": {"alertmanagerSpec": {"image": {"tag": v["ALERTMANAGER_VERSION"]}}},
+        "kube-state-metrics": {"image": {"tag": v["KUBE_STATE_METRICS_VERSION"]}},
+    },
 }
 # Parts that need a container to answer, off on kwok nodes (nothing serves there): an admission
 # webhook nobody answers would refuse every object it covers.
@@ -109,8 +124,12 @@ def _real_chart_files(chart: str) -> dict[str, str]:
     files = {
         str(f.relative_to(src)): f.read_text() for f in sorted(src.rglob("*")) if _chart_file(f)
     }
+    values = yaml.safe_load(files["values.yaml"])
+    if chart in PINNED_VALUES:
+        values = _merge(values, PINNED_VALUES[chart](pinned()))
     if chart in KWOK_VALUES and not real_nodes():
-        values = _merge(yaml.safe_load(files["values.yaml"]), KWOK_VALUES[chart])
+        values = _merge(values, KWOK_VALUES[chart])
+    if chart in PINNED_VALUES or chart in KWOK_VALUES:
         files["values.yaml"] = "---\n" + yaml.safe_dump(values, sort_keys=False)
     return files
 

@@ -184,6 +184,7 @@ wrapper_gomod() {
        /^replace \(/{r=1; next} r && /^\)/{r=0; next}
        r && /=>/ { if (remote($0)) print "replace " $0; next }
        /^replace / { if (remote($0)) print; next }
+       /^exclude \(/{x=1} x {print; if ($0 ~ /^\)/) x=0; next}
        /^exclude / {print}' "$gomod"
 }
 # Traefik v3.6: v3.7's module graph is not all served here (a replace to a nested module outside
@@ -251,6 +252,49 @@ build_dapr() {
 dapr_key() {
   { echo "$DAPR_VERSION $DAPR_DURABLETASK_VERSION"; declare -f build_dapr wrapper_gomod
     cat "$here"/platform/dapr/*.go; } | sha256sum | cut -c1-12
+}
+
+# kube-prometheus-stack's programs. Prometheus without the service discoveries the operator never
+# configures (upstream's remove_all_sd / enable_<name>_sd build tags) and without its web UI assets
+# (the API is what the bed uses); Alertmanager's Elm UI is not in its Go module either, so the build
+# uses a copy of the module with a one-page ui/app/dist in its place (its go:embed needs the files).
+monitoring_build() {  # OUT NAME MODULE@VERSION PACKAGE [TAGS] [LDFLAGS]
+  local src=$1/src-$2
+  mkdir -p "$src" "$1/bin"
+  (cd "$src" && wrapper_gomod "$2" "$3") > "$src/wrapper.mod" && mv "$src/wrapper.mod" "$src/go.mod"
+  (cd "$src" && go get "$3" >/dev/null \
+    && go build -trimpath -tags "${5:-}" -ldflags "-s -w ${6:-}" -o "$1/bin/$2" "$4") || return 1
+  rm -rf "$src"
+}
+build_monitoring() {
+  local out=$1 po=github.com/prometheus-operator/prometheus-operator p=github.com/prometheus/prometheus
+  local am=github.com/prometheus/alertmanager ksm=k8s.io/kube-state-metrics/v2 pv=${PROMETHEUS_VERSION#v}
+  local pmod="v0.$(( ${pv%%.*} * 100 + $(cut -d. -f2 <<<"$pv") )).${pv##*.}" c
+  for c in operator prometheus-config-reloader; do
+    monitoring_build "$out" "prometheus-$c" "$po@$PROMETHEUS_OPERATOR_VERSION" "$po/cmd/$c" "" \
+      "-X github.com/prometheus/common/version.Version=${PROMETHEUS_OPERATOR_VERSION#v}" || return 1
+  done
+  mv "$out/bin/prometheus-prometheus-config-reloader" "$out/bin/prometheus-config-reloader"
+  monitoring_build "$out" prometheus "$p@$pmod" "$p/cmd/prometheus" remove_all_sd,enable_kubernetes_sd \
+    "-X github.com/prometheus/common/version.Version=$pv" || return 1
+  monitoring_build "$out" kube-state-metrics "$ksm@$KUBE_STATE_METRICS_VERSION" "$ksm" "" \
+    "-X github.com/prometheus/common/version.Version=$KUBE_STATE_METRICS_VERSION" || return 1
+  local src=$out/src-alertmanager moddir
+  mkdir -p "$src"
+  (cd "$src" && wrapper_gomod alertmanager "$am@$ALERTMANAGER_VERSION") > "$src/w.mod" && mv "$src/w.mod" "$src/go.mod"
+  (cd "$src" && go get "$am@$ALERTMANAGER_VERSION" >/dev/null) || return 1
+  moddir=$(cd "$src" && go list -m -f '{{.Dir}}' "$am") || return 1
+  cp -r "$moddir" "$src/am" && chmod -R u+w "$src/am" && mkdir -p "$src/am/ui/app/dist"
+  printf '<!doctype html><title>Alertmanager</title><p>%s</p>\n' \
+    'The web UI is not built on the test bed; the API is at /api/v2.' > "$src/am/ui/app/dist/index.html"
+  echo "replace $am => ./am" >> "$src/go.mod"
+  (cd "$src" && go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v}" \
+    -o "$out/bin/alertmanager" "$am/cmd/alertmanager") || return 1
+  rm -rf "$src"
+}
+monitoring_key() {
+  { echo "$PROMETHEUS_OPERATOR_VERSION $PROMETHEUS_VERSION $ALERTMANAGER_VERSION $KUBE_STATE_METRICS_VERSION"
+    declare -f build_monitoring monitoring_build wrapper_gomod; } | sha256sum | cut -c1-12
 }
 
 # --- CRDs of the platform components ---------------------------------------------------------
@@ -381,7 +425,7 @@ venv() {
 }
 
 all=(venv kubernetes etcd kwok metrics-server helm kafka promtool shellcheck actionlint gitleaks controller-gen crds
-     kubelet runc containerd cni-plugins coredns registry nftables traefik pebble cert-manager dapr)
+     kubelet runc containerd cni-plugins coredns registry nftables traefik pebble cert-manager dapr monitoring)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
   case $t in
@@ -401,6 +445,7 @@ for t in "${want[@]}"; do
     pebble) step pebble "$PEBBLE_VERSION" build_pebble ;;
     cert-manager) step cert-manager "$(cert_manager_key)" build_cert_manager ;;
     dapr) step dapr "$(dapr_key)" build_dapr ;;
+    monitoring) step monitoring "$(monitoring_key)" build_monitoring ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
     metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;

@@ -180,6 +180,43 @@ PLATFORM = (
         )
         for name in ("operator", "sentry", "placement", "scheduler", "injector", "daprd")
     ),
+    # kube-prometheus-stack's programs, each at the path its upstream image has it (the operator
+    # starts Prometheus, Alertmanager and the config reloader with arguments only).
+    (
+        "prometheus-operator",
+        "quay.io/prometheus-operator/prometheus-operator:{PROMETHEUS_OPERATOR_VERSION}",
+        "prometheus-operator",
+        "/bin/operator",
+        [],
+    ),
+    (
+        "prometheus-config-reloader",
+        "quay.io/prometheus-operator/prometheus-config-reloader:{PROMETHEUS_OPERATOR_VERSION}",
+        "prometheus-config-reloader",
+        "/bin/prometheus-config-reloader",
+        [],
+    ),
+    (
+        "prometheus",
+        "quay.io/prometheus/prometheus:{PROMETHEUS_VERSION}",
+        "prometheus",
+        "/bin/prometheus",
+        [],
+    ),
+    (
+        "alertmanager",
+        "quay.io/prometheus/alertmanager:{ALERTMANAGER_VERSION}",
+        "alertmanager",
+        "/bin/alertmanager",
+        [],
+    ),
+    (
+        "kube-state-metrics",
+        "registry.k8s.io/kube-state-metrics/kube-state-metrics:{KUBE_STATE_METRICS_VERSION}",
+        "kube-state-metrics",
+        "/kube-state-metrics",
+        [],
+    ),
 )
 PLATFORM_USER = "65532:65532"
 
