@@ -151,3 +151,10 @@ Checks that JSON schema cannot express. Included by every Deployment so they run
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* A Prometheus duration of one unit in words, for alert text: 5m -> "5 minutes", 1h -> "1 hour". */}}
+{{- define "todo.durationWords" -}}
+{{- $n := trimSuffix "s" (trimSuffix "m" (trimSuffix "h" .)) | int -}}
+{{- $unit := get (dict "s" "second" "m" "minute" "h" "hour") (substr (int (sub (len .) 1)) (len .) .) -}}
+{{- printf "%d %s%s" $n $unit (ternary "" "s" (eq $n 1)) -}}
+{{- end }}

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.helm import CHART, by_kind, render_env
+from tests.helm import CHART, by_kind, render_env, template_error
 
 NS = "production"
 
@@ -264,3 +264,51 @@ def test_the_monitoring_runbook_states_the_crash_loop_threshold_in_the_rule_s_un
     sentence = " ".join(runbook.split())
     assert "PodCrashLooping (restarts above 0.2 per minute" in sentence
     assert "0.2/s" not in runbook
+
+
+def test_thresholds_durations_and_window_are_values(tmp_path):
+    """A bed (or a team) tunes the alerts through values, not by editing the rule: threshold,
+    `for:` and the rate window move together into the expressions and the alert text."""
+    (rule,) = by_kind(
+        render_env(
+            "production",
+            "--set-json",
+            'monitoring.rules.highErrorRate={"threshold": 0.08, "for": "1m"}',
+            "--set",
+            "monitoring.rules.rateWindow=2m",
+        ),
+        "PrometheusRule",
+    ).values()
+    groups = rule["spec"]["groups"]
+    (high,) = [r for g in groups for r in g["rules"] if r["alert"] == "HighErrorRate"]
+    assert high["for"] == "1m" and "[2m]" in high["expr"] and "[5m]" not in high["expr"]
+    assert high["annotations"]["summary"].endswith("more than 8% of requests fail with 5xx")
+    assert high["annotations"]["description"].endswith("with 5xx for 1 minute.")
+    path = tmp_path / "rules.yaml"
+    for group in groups:
+        for r in group["rules"]:
+            r.pop("annotations", None)
+    path.write_text(yaml.safe_dump({"groups": groups}))
+    # 6% stays under the new threshold; 10% is computable at 1m, pending there, firing at 2m.
+    _run(path, tmp_path, _requests("todo-app-backend", 94, 6), [_alert("HighErrorRate", "10m", [])])
+    _run(
+        path,
+        tmp_path,
+        _requests("todo-app-backend", 90, 10),
+        [
+            _alert("HighErrorRate", "1m", []),
+            _alert("HighErrorRate", "2m", [_svc("todo-app-backend")]),
+        ],
+    )
+
+
+def test_an_alert_without_a_duration_is_refused():
+    err = template_error(
+        "-f",
+        str(CHART / "values-production.yaml"),
+        "--set",
+        "global.imageTag=v1.0.0",
+        "--set",
+        "monitoring.rules.highErrorRate.for=five minutes",
+    )
+    assert "/monitoring/rules/highErrorRate/for" in err, err
