@@ -5,7 +5,8 @@
 
 preflight (reads only) -> lock -> recover a pending release -> helm upgrade --rollback-on-failure
 --wait=watcher (Helm 4) -> rollout complete -> the host's cert-manager Certificate Ready -> smoke
-checks (a failure of either rolls back) -> give up the lock -> report.
+checks -> analysis of what Prometheus sees (a failure of any rolls back) -> give up the lock ->
+report.
 
 Every preflight failure raises `Refused`: its message starts with "Nothing was changed." and
 nothing has been written. Later failures leave the previous revision live (Helm's
@@ -35,7 +36,11 @@ import time
 from urllib.error import HTTPError
 from urllib.parse import quote
 from ansible.module_utils.urls import open_url
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _certificate, _smoke
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import (
+    _analysis,
+    _certificate,
+    _smoke,
+)
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import (
     Helm,
     HelmError,
@@ -98,6 +103,11 @@ def check_inputs(p):
             json.dumps(env),
             ", ".join(p["environments"]),
         )
+    analysis = p.get("analysis") or {}
+    if analysis.get("enabled"):
+        problem = _analysis.check_options(analysis)
+        if problem:
+            return problem
     cert = p.get("certificate") or {}
     if cert.get("enabled"):
         if not (cert.get("host") or "").strip():
@@ -357,6 +367,15 @@ def render_markdown(r):
         % (r["smoke"]["status"], (": " + r["smoke"]["summary"]) if r["smoke"]["summary"] else ""),
         "| durations (s) | %s |" % ", ".join("%s %s" % kv for kv in r["durations_s"].items()),
     ]
+    analysis = r.get("analysis") or {}
+    if analysis.get("status") not in (None, "not run"):
+        lines.append(
+            "| analysis | %s%s |"
+            % (
+                analysis["status"] + (" (dry run)" if analysis.get("dry_run") else ""),
+                (": " + analysis["summary"]) if analysis.get("summary") else "",
+            )
+        )
     if r["failed_deployments"]:
         lines.append("| failed Deployments | %s |" % ", ".join(r["failed_deployments"]))
     if r.get("pod_problems"):
@@ -374,6 +393,8 @@ def render_markdown(r):
                 "| %s | %s | %s | %s |"
                 % (c.get("name"), c.get("passed"), c.get("status"), c.get("error") or "")
             )
+    if analysis.get("queries"):
+        lines += _analysis.render_markdown(analysis)
     return "\n".join(lines) + "\n"
 
 
@@ -405,6 +426,8 @@ class Release(object):
         self.smoke = {"status": "not run", "summary": "", "checks": []}
         self.smoke_checks = []
         self.certificate = {"status": "not run", "summary": ""}
+        self.analysis = {"status": "not run", "summary": ""}
+        self.analyzer = None
         self.history = []
         self.history_read = False  # until then the revisions are unknown, not 0
         self.last = {}
@@ -525,6 +548,7 @@ class Release(object):
                 self.render_and_dry_run()
                 if p["registry_username"]:
                     self.check_images()
+                self.prepare_analysis()
         else:
             self.pick_rollback_target()
 
@@ -774,6 +798,40 @@ class Release(object):
             raise refused_credentials(refused)
         return dict((r, tok) for r, (_code, tok) in got.items())
 
+    def prepare_analysis(self):
+        """With analysis on: Prometheus answers and accepts every query, before anything changes.
+        A dry run only warns when Prometheus cannot be reached (it measures what it can)."""
+        a = self.p.get("analysis") or {}
+        if not a.get("enabled"):
+            return
+        if a.get("service"):
+            get = _analysis.service_transport(self.kube, a["service"])
+        else:
+            headers = dict(a.get("headers") or {})
+            if a.get("bearer_token"):
+                headers["Authorization"] = "Bearer %s" % a["bearer_token"]
+            get = _analysis.url_transport(
+                a["url"], headers, a["validate_certs"], a.get("ca_path"), a["timeout"]
+            )
+        variables = {"namespace": self.p["namespace"], "release": self.p["release_name"]}
+        self.analyzer = _analysis.Analysis(a, get, variables, between=self._renew_lock)
+        try:
+            self.analyzer.validate()
+        except _analysis.PrometheusError as exc:
+            if exc.kind == "query":
+                raise Refused("%s: fix analysis.queries" % exc) from None
+            if not a["dry_run"]:
+                raise Refused(
+                    "the release analysis cannot reach Prometheus at %s (%s): fix analysis.url or "
+                    "analysis.service, or release without analysis" % (get.where, exc)
+                ) from None
+            self.warn("analysis (dry run): Prometheus does not answer yet: %s" % exc)
+
+    def _renew_lock(self):
+        """Between analysis samples: the lock outlives the analysis, however long it is."""
+        if self.lock_held:
+            self.lock.renew()
+
     def pick_rollback_target(self):
         p = self.p
         kept = [int(h["revision"]) for h in self.history]
@@ -996,6 +1054,7 @@ class Release(object):
         self.sidecar_check()
         self.certificate_check()
         self.smoke_test()
+        self.analyze()
 
     def sidecar_check(self):
         """Every pod that asks for Dapr runs its sidecar (see pods_without_sidecar)."""
@@ -1086,6 +1145,48 @@ class Release(object):
         if failure:
             self._verification_failed("the smoke checks failed (%s)" % failure)
 
+    def analyze(self):
+        """Sample the analysis queries; a breach (or, with on_inconclusive=rollback, no verdict)
+        rolls the release back like a failed smoke check. A dry run only reports."""
+        a = self.p.get("analysis") or {}
+        skip = None
+        if not a.get("enabled"):
+            skip = a.get("skip_reason") or "analysis is off"
+        elif self.p["operation"] != "release":
+            skip = "a rollback is not analysed (it restores a revision that ran before)"
+        elif self.check_mode:
+            skip = "check mode"
+        elif self.unchanged:
+            skip = "no-op release: nothing new to analyse"
+        if skip:
+            self.analysis = {"status": "skipped", "summary": skip}
+            return
+        self.analysis = self.analyzer.run()
+        status = self.analysis["status"]
+        if status == "passed":
+            return
+        if a["dry_run"]:
+            self.messages.append(
+                "Analysis (dry run) %s; a release would have %s: %s"
+                % (
+                    status,
+                    "been rolled back"
+                    if status == "failed" or a["on_inconclusive"] == "rollback"
+                    else "failed",
+                    self.analysis["summary"],
+                )
+            )
+            return
+        if status == "failed" or a["on_inconclusive"] == "rollback":
+            self._verification_failed(
+                "the release analysis %s (%s)" % (status, self.analysis["summary"])
+            )
+        raise Failed(
+            "the release analysis was inconclusive (%s); revision %s stays live "
+            "(on_inconclusive=fail): look at it, then run rollback.yml if it is not healthy"
+            % (self.analysis["summary"], self.revision_after)
+        )
+
     # -- 5. report ---------------------------------------------------------------------------
     def write_report(self):
         p = self.p
@@ -1138,6 +1239,7 @@ class Release(object):
             },
             "certificate": self.certificate,
             "smoke": self.smoke,
+            "analysis": self.analysis,
             "messages": self.messages,
             "durations_s": self.phases,
             "finished_at": datetime.datetime.now(datetime.timezone.utc).strftime(

@@ -294,6 +294,128 @@ options:
             install); V(0) looks once.
         type: float
         default: 300
+  analysis:
+    description:
+      - >-
+          Release analysis, after the smoke checks: PromQL queries sampled every O(analysis.interval)
+          seconds, O(analysis.count) times, each against its threshold. A release that passes
+          readiness and smoke checks but serves errors a minute later is rolled back to the
+          previous revision, like a failed smoke check, and the run fails.
+      - Preflight runs every query once against Prometheus; a query Prometheus refuses, or a
+        Prometheus that does not answer (unless O(analysis.dry_run)), refuses the release before
+        anything changes.
+      - Skipped, and the report says so, in check mode, for a no-op release and for
+        O(operation=rollback). The release lock is renewed between samples and held until the
+        analysis ends.
+      - No data (no series, NaN, Prometheus not answering) makes a sample inconclusive, never a
+        pass.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Run it.
+        type: bool
+        default: false
+      skip_reason:
+        description: What the report says when it does not run.
+        type: str
+        default: analysis is off
+      url:
+        description:
+          - Prometheus's base URL (C(https://prometheus.example.com)), reached from where the
+            module runs. Exactly one of O(analysis.url) and O(analysis.service) is needed.
+        type: str
+        default: ""
+      service:
+        description:
+          - Prometheus's Service as C(namespace/name:port), reached through the Kubernetes API
+            server's service proxy with the module's cluster credentials (no port-forward, no
+            ingress); for kube-prometheus-stack released as C(monitoring),
+            C(monitoring/monitoring-kube-prometheus-prometheus:9090).
+        type: str
+        default: ""
+      headers:
+        description: Headers sent with every query (for O(analysis.url)); their values are not logged.
+        type: dict
+        default: {}
+      bearer_token:
+        description: "Sent as C(Authorization: Bearer <token>) (for O(analysis.url))."
+        type: str
+        default: ""
+      validate_certs:
+        description: Verify Prometheus's TLS certificate (O(analysis.url)).
+        type: bool
+        default: true
+      ca_path:
+        description: A PEM CA bundle to verify Prometheus's certificate against.
+        type: path
+      timeout:
+        description: Seconds one query may take.
+        type: float
+        default: 10
+      queries:
+        description:
+          - The queries, each an instant query giving a vector or a scalar. With several series,
+            the worst one decides the sample. C($namespace), C($release) and C($window) are
+            replaced by the release's namespace, release name and O(analysis.window).
+          - Empty means the defaults, over the services exporting C(http_requests_total) and
+            C(http_request_duration_seconds) in O(namespace) (label C(status)) - C(error_rate),
+            the share of 5xx answers, above V(0.05); and C(latency_p95), the 95th percentile of
+            request duration in seconds, above V(0.5).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The query's name in the report.
+            type: str
+            required: true
+          query:
+            description: The PromQL.
+            type: str
+            required: true
+          threshold:
+            description: The value a sample must not pass.
+            type: float
+            required: true
+          direction:
+            description: A sample fails when its value is V(above) or V(below) the threshold.
+            type: str
+            choices: [above, below]
+            default: above
+      interval:
+        description: Seconds between samples; the first is taken one interval after the smoke checks.
+        type: float
+        default: 60
+      count:
+        description: Samples per query. The analysis takes O(analysis.interval) times this.
+        type: int
+        default: 5
+      window:
+        description: What C($window) stands for (a Prometheus duration); empty means O(analysis.interval).
+        type: str
+        default: ""
+      failure_limit:
+        description:
+          - A query fails when more than this many of its samples failed; the analysis stops at
+            the first query that fails (not in a dry run).
+        type: int
+        default: 0
+      inconclusive_limit:
+        description: A query is inconclusive when more than this many of its samples had no value.
+        type: int
+        default: 0
+      on_inconclusive:
+        description:
+          - What an inconclusive analysis does. V(rollback) treats it as a failure (no data is no
+            proof). V(fail) leaves the new revision live and fails the run, for a person to decide.
+        type: str
+        choices: [rollback, fail]
+        default: rollback
+      dry_run:
+        description: Measure and report the verdict, never roll back or fail because of it.
+        type: bool
+        default: false
   report_path:
     description: Where the report goes, without extension (C(.json) and C(.md) are written).
     type: path
@@ -353,6 +475,11 @@ report:
       C(app_version_live), C(revision_before), C(revision_after), C(images),
       C(failed_deployments), C(recovery), C(lock) (C(holder), C(took_over_from), C(waited_s)),
       C(certificate) (C(status), C(summary)), C(smoke) (C(status), C(summary), C(checks)),
+      C(analysis) (C(status) - V(passed), V(failed), V(inconclusive), V(skipped) or V(not run) -
+      and C(summary); when it ran also C(prometheus), C(interval_s), C(count), C(failure_limit),
+      C(inconclusive_limit), C(dry_run), C(queries_sent), C(seconds) and C(queries), each with
+      C(name), C(query) as sent, C(threshold), C(direction), C(verdict) and C(samples) - C(time),
+      C(value), C(threshold), C(verdict), C(error), C(labels) of the worst series),
       C(messages), C(durations_s) (per phase and C(total)), C(finished_at). C(revision_before) and C(revision_after) are null when the
       run was refused before Helm's history was read.
   returned: always
@@ -445,6 +572,39 @@ def argument_spec():
                 secret_name=dict(type="str", default="", no_log=False),
                 min_days=dict(type="int", default=14),
                 deadline=dict(type="float", default=300),
+            ),
+        ),
+        analysis=dict(
+            type="dict",
+            default={},
+            options=dict(
+                enabled=dict(type="bool", default=False),
+                skip_reason=dict(type="str", default="analysis is off"),
+                url=dict(type="str", default=""),
+                service=dict(type="str", default=""),
+                headers=dict(type="dict", default={}, no_log=True),
+                bearer_token=dict(type="str", default="", no_log=True),
+                validate_certs=dict(type="bool", default=True),
+                ca_path=dict(type="path"),
+                timeout=dict(type="float", default=10),
+                queries=dict(
+                    type="list",
+                    elements="dict",
+                    default=[],
+                    options=dict(
+                        name=dict(type="str", required=True),
+                        query=dict(type="str", required=True),
+                        threshold=dict(type="float", required=True),
+                        direction=dict(type="str", choices=["above", "below"], default="above"),
+                    ),
+                ),
+                interval=dict(type="float", default=60),
+                count=dict(type="int", default=5),
+                window=dict(type="str", default=""),
+                failure_limit=dict(type="int", default=0),
+                inconclusive_limit=dict(type="int", default=0),
+                on_inconclusive=dict(type="str", choices=["rollback", "fail"], default="rollback"),
+                dry_run=dict(type="bool", default=False),
             ),
         ),
         report_path=dict(type="path"),
