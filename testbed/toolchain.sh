@@ -297,6 +297,26 @@ monitoring_key() {
     declare -f build_monitoring monitoring_build wrapper_gomod; } | sha256sum | cut -c1-12
 }
 
+# --- Validators of what Grafana and Alloy read ------------------------------------------------
+# Grafana and Loki are under the AGPL and are not built; Alloy's binary depends on Loki. Our
+# dashboard JSON and Alloy configuration are checked by a program of ours
+# (testbed/tools/monitoring-config-check) on their Apache-2.0 modules: the Grafana Foundation
+# SDK's strict dashboard decoder, and Alloy's own parser and printer (what `alloy fmt` runs).
+build_monitoring_config_check() {
+  local out=$1 src=$1/src tool=$here/tools/monitoring-config-check
+  mkdir -p "$src" "$out/bin"
+  cp "$tool"/*.go "$tool/go.mod" "$src/"
+  (cd "$src" && go get "github.com/grafana/grafana-foundation-sdk/go@$GRAFANA_FOUNDATION_SDK_VERSION" \
+      "github.com/grafana/alloy/syntax@$ALLOY_SYNTAX_VERSION" >/dev/null \
+    && go build -trimpath -ldflags "-s -w" -o "$out/bin/monitoring-config-check" .)
+  rm -rf "$src"
+}
+monitoring_config_check_key() {
+  local tool=$here/tools/monitoring-config-check
+  { echo "$GRAFANA_FOUNDATION_SDK_VERSION $ALLOY_SYNTAX_VERSION"; declare -f build_monitoring_config_check
+    cat "$tool"/*.go "$tool/go.mod"; } | sha256sum | cut -c1-12
+}
+
 # --- CRDs of the platform components ---------------------------------------------------------
 # The chart creates Dapr Components, ServiceMonitors, PrometheusRules, Traefik Middlewares and
 # Gateway API routes; the platform installs cert-manager Issuers and Dapr Configurations. The test
@@ -425,6 +445,7 @@ venv() {
 }
 
 all=(venv kubernetes etcd kwok metrics-server helm kafka promtool shellcheck actionlint gitleaks controller-gen crds
+     monitoring-config-check
      kubelet runc containerd cni-plugins coredns registry nftables traefik pebble cert-manager dapr monitoring)
 want=("${@:-${all[@]}}")
 for t in "${want[@]}"; do
@@ -446,6 +467,8 @@ for t in "${want[@]}"; do
     cert-manager) step cert-manager "$(cert_manager_key)" build_cert_manager ;;
     dapr) step dapr "$(dapr_key)" build_dapr ;;
     monitoring) step monitoring "$(monitoring_key)" build_monitoring ;;
+    monitoring-config-check)
+      step monitoring-config-check "$(monitoring_config_check_key)" build_monitoring_config_check ;;
     etcd) step etcd "$ETCD_VERSION" build_etcd ;;
     kwok) step kwok "$KWOK_VERSION" build_kwok ;;
     metrics-server) step metrics-server "$METRICS_SERVER_VERSION" build_metrics_server ;;
