@@ -71,7 +71,7 @@ def query_ms(url: str, samples: int = 20) -> list[float]:
         _analysis.DEFAULT_QUERIES[0]["query"], {"namespace": "production", "window": "5s"}
     )
     out = []
-    for _ in range(samples):
+    for _sample in range(samples):
         t0 = time.monotonic()
         _analysis.instant_query(get, promql)
         out.append((time.monotonic() - t0) * 1000)
@@ -91,7 +91,7 @@ def main() -> int:
         rows = []
         for interval, count in SHAPES:
             walls, sent = [], set()
-            for _ in range(args.runs):
+            for _run in range(args.runs):
                 wall, queries, status = one(prom.url, interval, count)
                 assert status == "passed", status
                 walls.append(wall)

@@ -19,10 +19,7 @@ from tests.monitoring_config_check import check
 
 UNKNOWN = "unknown field: the dashboard schema has no such field here"
 
-# Grafana's schema requires `annotations`, and the chart renders none. Grafana's own frontend adds
-# its built-in "Annotations & Alerts" entry to a dashboard without them, so the dashboard works;
-# the fix belongs in chart/templates/dashboard.yaml ("annotations" (dict "list" list)). Until then
-# the rendered dashboard's test expects exactly this problem, and no other.
+# Grafana's schema requires `annotations`; the chart ships Grafana's built-in entry.
 MISSING_ANNOTATIONS = "annotations: required field is missing from input"
 
 
@@ -38,10 +35,8 @@ def _shipped() -> str:
 
 @pytest.fixture
 def dashboard() -> dict:
-    """The shipped dashboard, with the annotations Grafana requires (see MISSING_ANNOTATIONS)."""
-    d = json.loads(_shipped())
-    d.setdefault("annotations", {"list": []})
-    return d
+    """The shipped dashboard, as Grafana's sidecar would load it."""
+    return json.loads(_shipped())
 
 
 def _problems(d: dict) -> list[str]:
@@ -52,8 +47,6 @@ def _problems(d: dict) -> list[str]:
 
 def test_the_rendered_dashboard_passes_grafana_s_dashboard_schema():
     verdict = check("dashboard", _shipped())
-    if verdict.problems == [MISSING_ANNOTATIONS]:
-        pytest.xfail("chart/templates/dashboard.yaml renders no `annotations` (Grafana's schema)")
     assert verdict.returncode == 0, verdict.problems
     assert "3 panels, 5 queries, 3 variables decoded strictly" in verdict.stdout
 
@@ -222,3 +215,8 @@ def test_json_that_does_not_parse_is_refused_with_line_and_column():
     assert verdict.problems == [
         "3:14: not JSON: invalid character ',' looking for beginning of value"
     ]
+
+
+def test_a_dashboard_without_annotations_is_refused(dashboard):
+    del dashboard["annotations"]
+    assert _problems(dashboard) == [MISSING_ANNOTATIONS]
