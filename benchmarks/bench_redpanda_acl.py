@@ -40,10 +40,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / ".tools" / "collections"))
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (  # noqa: E402
-    AclKey,
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kafka_admin import (  # noqa: E402
     KafkaAdmin,
     RequestCounter,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (  # noqa: E402
+    AclKey,
     plan_acls,
 )
 from confluent_kafka.admin import (  # noqa: E402
@@ -446,8 +448,9 @@ Each run uses its own principals and its own `client.id`.
 
 * **(a)** one `redpanda_acl` task with all 1,000 ACLs (500 entries), run with `ansible` exactly as
   a user runs it, so its time includes starting Ansible and the module; then the same task again.
-* **(a')** the same batched reconciliation (`describe_acls`, `plan_acls`, `create_acls` from
-  `plugins/module_utils/_redpanda.py`) in one Python process, without Ansible.
+* **(a')** the same batched reconciliation (`describe_acls` and `create_acls` from
+  `plugins/module_utils/_kafka_admin.py`, `plan_acls` from `_redpanda_plan.py`) in one Python
+  process, without Ansible.
 * **(b)** the per-ACL way: an Ansible `loop:` with one ACL per item, which is how a module that
   handles one ACL per call (ansible-kafka-admin) is used. Each item is a full module run.
 * **(b')** per-ACL on the wire only: one `DescribeAcls` and one `CreateAcls` per ACL through the
@@ -466,7 +469,7 @@ both (Ansible start-up on one side only) and is the most conservative ratio.
 * **ACL API requests**: the `DESCRIBE_ACLS`, `CREATE_ACLS` and `DELETE_ACLS` among them: the
   requests the reconciliation itself needs.
 * **requests the module counted**: the `requests` result of `redpanda_acl`, from the counter in
-  `plugins/module_utils/_redpanda.py`, which counts every request the module sends.
+  `plugins/module_utils/_kafka_admin.py`, which counts every request the module sends.
 
 ## Results
 

@@ -10,6 +10,7 @@ binary (.tools/bin/prometheus, built by `make toolchain`), not a stand-in.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -109,6 +110,7 @@ class Prometheus:
 
     def __init__(self, binary: str, exporter: Exporter, namespace: str = "production"):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="htd-prometheus-"))
+        self.namespace = namespace
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = {
@@ -178,3 +180,29 @@ def prometheus_binary() -> str:
     if not found or not os.access(found, os.X_OK):
         raise AssertionError("no prometheus binary: run `make toolchain` (it builds one)")
     return found
+
+
+@contextlib.contextmanager
+def scraping(namespace: str = "production"):
+    """An exporter and a real Prometheus scraping it, once rate() over 5s has data."""
+    exporter = Exporter()
+    prom = Prometheus(prometheus_binary(), exporter, namespace=namespace)
+    try:
+        prom.wait_for(f'rate(http_requests_total{{namespace="{namespace}"}}[5s]) > 0')
+        yield exporter, prom
+    finally:
+        prom.stop()
+        exporter.close()
+
+
+def settle(exporter: Exporter, prom: Prometheus, share: float):
+    """Set the error share and wait until every 5s window of the last 3s holds only it."""
+    exporter.set(error_share=share)
+    ns = prom.namespace
+    ratio = (
+        f'sum(rate(http_requests_total{{namespace="{ns}", status="500"}}[5s]))'
+        f' / sum(rate(http_requests_total{{namespace="{ns}"}}[5s]))'
+    )
+    want = f">= {share - 0.001}" if share else "== 0"
+    prom.wait_for(f"({ratio}) {want}")
+    prom.wait_for(f"min_over_time(({ratio})[3s:1s]) {want}")

@@ -1,7 +1,7 @@
 """Real local HTTP(S) endpoints and a throwaway PKI for smoke_check tests and its benchmark.
 
 Everything listens on 127.0.0.1 only. Certificates come from a test CA generated with
-`cryptography` (a test dependency; the module itself needs none).
+`cryptography` (the module itself reads certificates with it, see plugins/module_utils/_x509.py).
 """
 
 from __future__ import annotations

@@ -80,6 +80,10 @@ notes:
   - The modules fail fast, with the cause, on authentication failures and unreachable brokers;
     they retry only errors the broker marks as retryable (for example C(NOT_CONTROLLER) or
     C(REQUEST_TIMED_OUT)), with jittered exponential backoff.
+  - HTTP calls (Admin API, Redpanda Cloud) are retried on C(429), C(502), C(503), C(504),
+    timeouts and reset connections when the request is idempotent, honouring C(Retry-After) up to
+    60 seconds; a request that creates a user is sent again only on C(429), C(503) or a refused
+    connection, which mean it was not applied.
   - Every module returns C(requests), the number of requests it sent by API, so batching can be
     verified.
   - Set the connection once for a play with

@@ -16,7 +16,7 @@ import math
 import time
 
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import KubeError
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._smoke import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._x509 import (
     cert_covers_host,
     iso_utc,
 )

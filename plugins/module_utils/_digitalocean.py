@@ -15,10 +15,12 @@ What it does:
 
 * ``Authorization: Bearer`` with the token; the token is never put into a message, an exception
   or a return value (it is also ``no_log`` in the argument spec, so Ansible masks it).
-* Retries, with jittered exponential backoff, only answers that are safe to retry: 429 (waiting
-  as long as ``Retry-After`` or ``RateLimit-Reset`` say), and 5xx / connection resets for
-  idempotent methods. A POST is retried only on 429 and 503, which mean it was not processed;
-  re-sending a POST that may have been processed could create a second cluster or record.
+* Retries, under the collection's retry policy (``_retry``: jittered exponential backoff), only
+  answers that are safe to retry: 429 (waiting as long as ``Retry-After`` or ``RateLimit-Reset``
+  say), and 5xx / connection resets for idempotent methods. A POST is retried only on 429 and
+  503, which mean it was not processed; re-sending a POST that may have been processed could
+  create a second cluster or record. Timeouts and unreachable hosts are not retried: the
+  message says which option to fix.
 * Follows ``links.pages.next`` for lists, re-using only its query string, so every page is
   fetched from ``api_url`` and the token is never sent to a host taken from a response.
 * Turns error answers into messages that say what to fix (401 token, 403 scope, 404, 422 with the
@@ -30,7 +32,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import random
 import socket
 import time
 
@@ -40,15 +41,27 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlencode, urlsplit
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._retry import (
+    FATAL,
+    RESET,
+    RETRY_AFTER,
+    STATUS,
+    TIMEOUT,
+    Failure,
+    RetryPolicy,
+    retry_after_seconds,
+)
+
 DEFAULT_API_URL = "https://api.digitalocean.com/v2"
 TOKEN_ENV_VARS = ["DIGITALOCEAN_ACCESS_TOKEN", "DO_API_TOKEN"]
 API_URL_ENV_VARS = ["DIGITALOCEAN_API_URL"]
 USER_AGENT = "ansible-hackathon_todo.deploy"
 
-# Answers worth retrying. POST is not idempotent: only answers that mean "not processed".
+# Answers worth retrying: the policy's, and 500 (documented for max_retries). A POST is retried
+# only on the answers that mean "not processed" (429, 503: the policy's not_applied).
 RETRYABLE_STATUS = frozenset([429, 500, 502, 503, 504])
-RETRYABLE_STATUS_POST = frozenset([429, 503])
-IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE"])
+# How _send names a connection error -> the policy's kind; only resets are retried.
+CONNECTION_KINDS = {"reset": RESET, "timeout": TIMEOUT, "connect": FATAL}
 
 HTTP_REASONS = {
     400: "Bad Request",
@@ -227,8 +240,17 @@ class DigitalOceanClient(object):
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.max_wait = max_wait
-        self._sleep = sleep
         self._clock = clock
+        self.retry = RetryPolicy(
+            attempts=self.max_retries + 1,
+            base=backoff_base,
+            cap=backoff_max,
+            max_retry_after=max_wait,
+            statuses=RETRYABLE_STATUS,
+            errors=[RESET],
+            sleep=sleep,
+            clock=clock,
+        )
         self.calls = []  # (method, path, status) of every attempt, for results and tests
 
     @classmethod
@@ -294,17 +316,10 @@ class DigitalOceanClient(object):
         text = to_text(text, errors="surrogate_or_replace")
         return text.replace(self._token, "********") if self._token else text
 
-    def _wait_time(self, status, headers, attempt):
-        """Seconds to wait before the next attempt; None when the answer asks for too long."""
-        if status == 429:
-            retry_after = _header(headers, "Retry-After")
-            if retry_after is not None:
-                try:
-                    wait = float(retry_after)
-                except ValueError:
-                    wait = None
-                if wait is not None:
-                    return wait if wait <= self.max_wait else None
+    def _retry_after(self, status, headers):
+        """Seconds an error answer asks to wait before the next attempt, or None (backoff)."""
+        wait = retry_after_seconds(_header(headers, "Retry-After"), self._clock())
+        if wait is None and status == 429:
             reset = _header(headers, "RateLimit-Reset")
             remaining = _header(headers, "RateLimit-Remaining")
             if reset is not None and remaining in (None, "0"):
@@ -312,10 +327,7 @@ class DigitalOceanClient(object):
                     wait = max(0.0, float(reset) - self._clock())
                 except ValueError:
                     wait = None
-                if wait is not None:
-                    return wait if wait <= self.max_wait else None
-        backoff = min(self.backoff_max, self.backoff_base * (2**attempt))
-        return random.uniform(backoff / 2.0, backoff)  # noqa: S311 (jitter, not crypto)
+        return wait
 
     def request(self, method, path, params=None, body=None, raw=False):
         method = method.upper()
@@ -327,41 +339,51 @@ class DigitalOceanClient(object):
         headers = {"Authorization": "Bearer " + self._token, "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        retryable = RETRYABLE_STATUS if method in IDEMPOTENT_METHODS else RETRYABLE_STATUS_POST
-        attempt = 0
-        while True:
+
+        def send(attempt):
             status, resp_headers, payload, conn_error = self._send(method, url, data, headers)
             self.calls.append((method, shown.split("?", 1)[0], status))
             if conn_error is None and status < 400:
-                if raw:
-                    return to_text(payload, errors="surrogate_or_replace")
-                if not payload:
-                    return None
-                try:
-                    return json.loads(to_text(payload, errors="surrogate_or_replace"))
-                except ValueError:
-                    raise DigitalOceanError(
-                        "DigitalOcean answered %s %s with %s but the body is not JSON: is "
-                        "api_url (%s) really the DigitalOcean API v2?"
-                        % (method, shown, status, self.api_url),
-                        status=status,
-                        method=method,
-                        path=shown,
-                        attempts=attempt + 1,
-                    ) from None
+                return status, payload, attempt
             if conn_error is not None:
-                can_retry = conn_error[0] == "reset" and method in IDEMPOTENT_METHODS
-            else:
-                can_retry = status in retryable
-            wait = None
-            if can_retry and attempt < self.max_retries:
-                wait = self._wait_time(status, resp_headers, attempt)
-            if wait is None:
-                raise self._error(
-                    method, shown, status, resp_headers, payload, conn_error, attempt + 1, can_retry
-                )
-            self._sleep(wait)
-            attempt += 1
+                raise Failure(CONNECTION_KINDS[conn_error[0]], error=(None, b"", conn_error))
+            raise Failure(
+                STATUS,
+                status=status,
+                error=(resp_headers, payload, None),
+                retry_after=self._retry_after(status, resp_headers),
+            )
+
+        try:
+            status, payload, attempts = self.retry.call(send, method)
+        except Failure as failure:
+            resp_headers, payload, conn_error = failure.error
+            raise self._error(
+                method,
+                shown,
+                failure.status,
+                resp_headers,
+                payload,
+                conn_error,
+                failure.attempts,
+                failure.gave_up == RETRY_AFTER,
+            ) from None
+        if raw:
+            return to_text(payload, errors="surrogate_or_replace")
+        if not payload:
+            return None
+        try:
+            return json.loads(to_text(payload, errors="surrogate_or_replace"))
+        except ValueError:
+            raise DigitalOceanError(
+                "DigitalOcean answered %s %s with %s but the body is not JSON: is "
+                "api_url (%s) really the DigitalOcean API v2?"
+                % (method, shown, status, self.api_url),
+                status=status,
+                method=method,
+                path=shown,
+                attempts=attempts,
+            ) from None
 
     def _send(self, method, url, data, headers):
         """One attempt: (status, headers, body bytes, connection error or None)."""
@@ -401,7 +423,7 @@ class DigitalOceanClient(object):
         except (OSError, ValueError) as exc:
             return None, {}, b"", ("connect", exc)
 
-    def _error(self, method, shown, status, headers, payload, conn_error, attempts, was_retryable):
+    def _error(self, method, shown, status, headers, payload, conn_error, attempts, wait_too_long):
         if conn_error is not None:
             kind, exc = conn_error
             reason = self._redact(getattr(exc, "reason", exc))
@@ -431,7 +453,7 @@ class DigitalOceanClient(object):
                 body = json.loads(to_text(payload, errors="surrogate_or_replace"))
             except ValueError:
                 body = {"message": to_text(payload, errors="surrogate_or_replace")[:300]}
-        if status == 429 and attempts <= self.max_retries and was_retryable:
+        if status == 429 and wait_too_long:
             wait_for = _header(headers, "Retry-After") or _header(headers, "RateLimit-Reset")
             msg = (
                 "DigitalOcean rate limit exceeded on %s %s (429 Too Many Requests) and it asks "

@@ -7,7 +7,9 @@
 
 No I/O here, so every rule (what is mutable, what is drift, what is an error) is unit-tested on
 its own. One place computes each difference; ``changed``, the diff and check mode all use it.
-Field names are those of the DigitalOcean API v2 (kubernetes clusters and node pools).
+Field names are those of the DigitalOcean API v2 (kubernetes clusters and node pools). The
+argument spec of the node_pools list (doks_cluster, doks_cost_estimate) is defined here once;
+what a run does with a cluster is planned in ``_doks_plan``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +17,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
+    digitalocean_argument_spec,
+)
 
 VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:-do\.(\d+))?$")
 SLUG_RE = re.compile(r"^\d+\.\d+\.\d+-do\.\d+$")
@@ -28,6 +34,47 @@ CLUSTER_SETTINGS = ("auto_upgrade", "surge_upgrade", "ha", "maintenance_policy",
 
 class DeclarationError(ValueError):
     """The task asks for something that cannot be done; the message says what to do instead."""
+
+
+# -- argument specs ---------------------------------------------------------------------------
+
+
+def node_pools_argument_spec(**extra):
+    """The node_pools option of doks_cluster and doks_cost_estimate: one list serves both.
+    Documented once in doc_fragments/digitalocean.py (NODE_POOL)."""
+    pool = dict(
+        name=dict(type="str", required=True),
+        size=dict(type="str", required=True),
+        count=dict(type="int"),
+        auto_scale=dict(type="bool", default=False),
+        min_nodes=dict(type="int"),
+        max_nodes=dict(type="int"),
+        tags=dict(type="list", elements="str"),
+        labels=dict(type="dict"),
+        taints=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                key=dict(type="str", required=True, no_log=False),
+                value=dict(type="str"),
+                effect=dict(
+                    type="str",
+                    required=True,
+                    choices=["NoSchedule", "PreferNoSchedule", "NoExecute"],
+                ),
+            ),
+        ),
+    )
+    return dict(type="list", elements="dict", options=pool, **extra)
+
+
+def doks_argument_spec(**options):
+    """The options of a module that works on one DOKS cluster: the API connection, ``state``
+    (present or absent) and the module's own ``options``."""
+    spec = digitalocean_argument_spec()
+    spec.update(state=dict(type="str", default="present", choices=["present", "absent"]))
+    spec.update(options)
+    return spec
 
 
 def find_cluster(client, name):

@@ -11,44 +11,29 @@ report.
 Every preflight failure raises `Refused`: its message starts with "Nothing was changed." and
 nothing has been written. Later failures leave the previous revision live (Helm's
 --rollback-on-failure, or our rollback after a failed verification) and the report says which.
+
+The preflight is _release_preflight's (Preflight, which Release extends); the registry client
+_registry's, what the pods say _pods', the report and the release record _release_report's.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import binascii
-import concurrent.futures
-import contextlib
 import datetime
 import getpass
-import hashlib
-import json
 import os
-import re
 import shutil
 import socket
-import tempfile
-import threading
 import time
 
-from urllib.error import HTTPError
-from urllib.parse import quote
-from ansible.module_utils.urls import open_url
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import (
-    _analysis,
     _certificate,
-    _smoke,
+    _probe,
 )
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import (
-    Helm,
-    HelmError,
-    merge,
-    release_diff,
-)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import HelmError
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
-    Kube,
     KubeError,
     KubeUnreachable,
 )
@@ -56,272 +41,27 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._lease impor
     LeaseLock,
     LockError,
 )
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._quota import (
-    quota_headroom,
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._pods import (
+    PodWatch,
+    images_of,
+    pods_without_sidecar,
+    rollout_incomplete,
 )
-
-try:
-    import yaml
-
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - ansible-core requires PyYAML
-    HAS_YAML = False
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._release_preflight import (
+    Preflight,
+    Refused,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._release_report import (
+    ReleaseRecord,
+    render_markdown,
+    write_files,
+)
 
 SUCCESS = ("succeeded", "unchanged", "checked")
-RECORD_LABEL = "hackathon-todo.dev/release-record"
-MANIFEST_ACCEPT = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
-)
-
-
-class Refused(Exception):
-    """A preflight check failed: nothing was changed."""
-
-    def __init__(self, msg):
-        super(Refused, self).__init__("Nothing was changed. " + msg)
 
 
 class Failed(Exception):
     """The release failed after preflight; the message says what is live now."""
-
-
-def secret_digest(data):
-    """Digest of a Secret's data: a changed secret changes the pod template, so pods roll."""
-    return hashlib.sha256(json.dumps(data or {}, sort_keys=True).encode()).hexdigest()
-
-
-def check_inputs(p):
-    """The inputs a release needs, before anything is read: (error message or None)."""
-    env = p["environment"]
-    if p["environments"] and env not in p["environments"]:
-        return "unknown environment %s: expected one of %s" % (
-            json.dumps(env),
-            ", ".join(p["environments"]),
-        )
-    analysis = p.get("analysis") or {}
-    if analysis.get("enabled"):
-        problem = _analysis.check_options(analysis)
-        if problem:
-            return problem
-    cert = p.get("certificate") or {}
-    if cert.get("enabled"):
-        if not (cert.get("host") or "").strip():
-            return (
-                "certificate.enabled needs certificate.host, the host whose cert-manager "
-                "Certificate must be Ready (the app's ingress host)"
-            )
-        for key in ("min_days", "deadline"):
-            if (cert.get(key) or 0) < 0:
-                return "certificate.%s must be 0 or more, not %s" % (key, cert[key])
-    if p["operation"] == "rollback":
-        if p["rollback_revision"] < 0:
-            return "revision must be a number >= 0, got %s" % p["rollback_revision"]
-        return None
-    tag = p["image_tag"] or ""
-    if not tag:
-        return "no image tag: run with -e image_tag=<tag> (for example v1.2.0 or sha-1a2b3c4)"
-    if p["require_immutable_tag"] and not re.match(p["immutable_tag_pattern"], tag):
-        return (
-            "malformed image tag %s: production takes only immutable tags (vX.Y.Z[-pre] or "
-            "sha-<commit>)" % json.dumps(tag)
-        )
-    if not re.match(p["tag_pattern"], tag) or tag == "latest":
-        return (
-            'malformed image tag %s: a tag is 1-128 characters of letters, digits, _ . - and not "latest"'
-            % json.dumps(tag)
-        )
-    return None
-
-
-def rollout_incomplete(deployments):
-    """Names of Deployments whose rollout is not complete (what `kubectl rollout status` waits for)."""
-    bad = []
-    for d in deployments:
-        s = d.get("status") or {}
-        want = int((d.get("spec") or {}).get("replicas", 1))
-        if (
-            int(s.get("observedGeneration") or 0) < int(d["metadata"].get("generation") or 0)
-            or int(s.get("updatedReplicas") or 0) < want
-            or int(s.get("readyReplicas") or 0) < want
-            or int(s.get("availableReplicas") or 0) < want
-            or int(s.get("replicas") or 0) > want
-        ):
-            bad.append(d["metadata"]["name"])
-    return bad
-
-
-def pod_problems(pods):
-    """Why the release's pods are not ready, one entry per container in trouble: the waiting
-    reason (CrashLoopBackOff, ImagePullBackOff, ...) or the readiness failure, the last exit,
-    restarts. Pure: pods as the API returns them."""
-    found = []
-    for pod in pods:
-        meta, status = pod.get("metadata", {}), pod.get("status", {})
-        if meta.get("deletionTimestamp"):
-            continue
-        for cs in status.get("containerStatuses") or []:
-            if cs.get("ready"):
-                continue
-            state, last = cs.get("state") or {}, cs.get("lastState") or {}
-            waiting, running = state.get("waiting") or {}, "running" in state
-            terminated = state.get("terminated") or last.get("terminated") or {}
-            if waiting:
-                reason, message = waiting.get("reason", "Waiting"), waiting.get("message", "")
-            elif running:
-                reason, message = "NotReady", "running, but its readiness probe fails"
-            else:
-                reason, message = (
-                    terminated.get("reason", "Terminated"),
-                    terminated.get("message", ""),
-                )
-            entry = {
-                "pod": meta.get("name", ""),
-                "container": cs.get("name", ""),
-                "reason": reason,
-                "message": (message or "").strip()[:300],
-                "restarts": cs.get("restartCount", 0),
-            }
-            if terminated:
-                entry["exit_code"] = terminated.get("exitCode")
-            found.append(entry)
-    return found
-
-
-# The container Dapr's sidecar injector adds to a pod annotated dapr.io/enabled: "true".
-DAPR_SIDECAR = "daprd"
-
-
-def pods_without_sidecar(pods):
-    """Names of the pods that ask for a Dapr sidecar (dapr.io/enabled) and run without one. The
-    injector's webhook fails open (failurePolicy Ignore), so a pod created while it was down is
-    admitted as it is: it runs, and passes its probes, with no Dapr. Pure: pods as the API returns
-    them; terminating pods are left out."""
-    missing = []
-    for pod in pods:
-        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-        if meta.get("deletionTimestamp"):
-            continue
-        if str((meta.get("annotations") or {}).get("dapr.io/enabled", "")).lower() != "true":
-            continue
-        names = {c.get("name") for c in (spec.get("containers") or [])}
-        names |= {c.get("name") for c in (spec.get("initContainers") or [])}  # native sidecars
-        if DAPR_SIDECAR not in names:
-            missing.append(meta.get("name", ""))
-    return sorted(missing)
-
-
-# How a Go program's crash begins: the message, above its stack trace.
-_GO_CRASH = ("panic: ", "fatal error: ")
-
-
-def telling_line(lines):
-    """The log line that says why a container stopped: a Go crash's message (its last lines are
-    stack frames), otherwise the last non-empty line. Pure."""
-    for line in lines:
-        if line.startswith(_GO_CRASH):
-            return line
-    kept = [line for line in lines if line.strip()]
-    return kept[-1] if kept else ""
-
-
-class PodWatch(object):
-    """While Helm waits: what is wrong with the release's pods, remembered after Helm's rollback
-    removed them, with the last log line of each container that exited."""
-
-    def __init__(self, kube, namespace, selector, period=2.0):
-        self.kube, self.namespace, self.selector, self.period = kube, namespace, selector, period
-        self.problems = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="pod-watch", daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self):
-        while not self._stop.wait(self.period):
-            # a lost look is no reason to fail the release
-            with contextlib.suppress(KubeError, KubeUnreachable):
-                self.look()
-
-    def look(self):
-        pods = self.kube.list("/api/v1/namespaces/%s/pods" % self.namespace, self.selector)
-        for entry in pod_problems(pods):
-            key = (entry["pod"], entry["container"])
-            known = self.problems.get(key, {})
-            if "exit_code" in entry and known.get("restarts") != entry["restarts"]:
-                # a log the kubelet already removed keeps the line seen before
-                entry["last_log"] = self._last_log(entry) or known.get("last_log", "")
-            elif known.get("last_log"):
-                entry["last_log"] = known["last_log"]
-            self.problems[key] = entry
-
-    def _last_log(self, entry):
-        path = "/api/v1/namespaces/%s/pods/%s/log" % (self.namespace, entry["pod"])
-        query = {"container": entry["container"], "tailLines": "40"}
-        if entry["restarts"]:
-            query["previous"] = "true"
-        try:
-            lines = (
-                (self.kube.request("GET", path, query=query, raw=True) or "").strip().splitlines()
-            )
-        except (KubeError, KubeUnreachable):  # the log may be gone already
-            return ""
-        if not lines or lines[-1].startswith("unable to retrieve container logs"):
-            return ""
-        return telling_line(lines)[:300]
-
-    def summary(self, limit=5):
-        """One line per troubled container, worst first (crashes before readiness)."""
-        order = {"CrashLoopBackOff": 0, "Error": 1, "ImagePullBackOff": 2, "ErrImagePull": 2}
-        items = sorted(self.problems.values(), key=lambda e: (order.get(e["reason"], 5), e["pod"]))
-        out = []
-        for e in items[:limit]:
-            line = "%s/%s: %s" % (e["pod"], e["container"], e["reason"])
-            if e.get("exit_code") is not None:
-                line += " (exit %s, %d restarts)" % (e["exit_code"], e["restarts"])
-            if e.get("last_log"):
-                line += ", last log: %s" % e["last_log"]
-            elif e["message"]:
-                line += ": %s" % e["message"]
-            out.append(line)
-        return out
-
-
-def dapr_configs_to_find(rendered):
-    """Dapr Configurations the rendered pods name (dapr.io/config) that the release itself does
-    not bring: they must already be in the namespace, or every sidecar fails to start."""
-    brought = set(o["metadata"]["name"] for o in rendered if o.get("kind") == "Configuration")
-    named = set()
-    for obj in rendered:
-        if obj.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet"):
-            continue
-        meta = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
-        notes = meta.get("annotations") or {}
-        if str(notes.get("dapr.io/enabled", "")).lower() == "true" and notes.get("dapr.io/config"):
-            named.add(notes["dapr.io/config"])
-    return sorted(named - brought)
-
-
-def images_of(deployments):
-    """The images of Deployments (rendered manifests: other kinds are skipped)."""
-    imgs = set()
-    for d in deployments:
-        if d.get("kind", "Deployment") == "Deployment":
-            for c in ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get(
-                "containers"
-            ) or []:
-                imgs.add(c.get("image"))
-    return sorted(i for i in imgs if i)
 
 
 def default_holder():
@@ -333,89 +73,18 @@ def default_holder():
     return "%s@%s/%s" % (user, socket.gethostname(), run)
 
 
-def render_markdown(r):
-    """The report as Markdown (job summaries, the release record)."""
-    lines = [
-        "### %s of `%s` in %s: **%s**%s"
-        % (
-            r["operation"].capitalize(),
-            r["release"],
-            r["environment"],
-            r["outcome"],
-            " (check mode)" if r["check_mode"] else "",
-        ),
-        "",
-        "| | |",
-        "|---|---|",
-        "| environment / namespace | %s / `%s` |" % (r["environment"], r["namespace"]),
-        "| chart | %s |" % r["chart"],
-        "| app version | %s → %s (live: %s) |"
-        % (r["app_version_before"] or "—", r["app_version"] or "—", r["app_version_live"] or "—"),
-        "| revision | %s |"
-        % (
-            "%s → %s" % (r["revision_before"], r["revision_after"])
-            if r["revision_before"] is not None
-            else "not read (refused before Helm's history was read)"
-        ),
-        "| images | %s |" % ("<br>".join("`%s`" % i for i in r["images"]) or "—"),
-        "| certificate | %s%s |"
-        % (
-            r["certificate"]["status"],
-            (": " + r["certificate"]["summary"]) if r["certificate"]["summary"] else "",
-        ),
-        "| smoke checks | %s%s |"
-        % (r["smoke"]["status"], (": " + r["smoke"]["summary"]) if r["smoke"]["summary"] else ""),
-        "| durations (s) | %s |" % ", ".join("%s %s" % kv for kv in r["durations_s"].items()),
-    ]
-    analysis = r.get("analysis") or {}
-    if analysis.get("status") not in (None, "not run"):
-        lines.append(
-            "| analysis | %s%s |"
-            % (
-                analysis["status"] + (" (dry run)" if analysis.get("dry_run") else ""),
-                (": " + analysis["summary"]) if analysis.get("summary") else "",
-            )
-        )
-    if r["failed_deployments"]:
-        lines.append("| failed Deployments | %s |" % ", ".join(r["failed_deployments"]))
-    if r.get("pod_problems"):
-        lines.append("| their pods | %s |" % "<br>".join(r["pod_problems"]).replace("|", "\\|"))
-    if r["recovery"]:
-        lines.append("| recovered | %s |" % r["recovery"])
-    if r["lock"]["took_over_from"]:
-        lines.append("| lock | taken over from stale holder %s |" % r["lock"]["took_over_from"])
-    if r["error"]:
-        lines += ["", "**Why:** %s" % r["error"]]
-    if r["smoke"]["checks"]:
-        lines += ["", "| smoke check | passed | status | error |", "|---|---|---|---|"]
-        for c in r["smoke"]["checks"]:
-            lines.append(
-                "| %s | %s | %s | %s |"
-                % (c.get("name"), c.get("passed"), c.get("status"), c.get("error") or "")
-            )
-    if analysis.get("queries"):
-        lines += _analysis.render_markdown(analysis)
-    return "\n".join(lines) + "\n"
-
-
-class Release(object):
-    """One run. `p` are the module's parameters; `run` runs a command (rc, out, err)."""
+class Release(Preflight):
+    """One run. `p` are the module's parameters; `run` runs a command (rc, out, err). After the
+    preflight (Preflight): the lock, Helm, the verification, the report."""
 
     def __init__(self, p, run, check_mode=False, diff=False, warn=None):
-        self.p = p
-        self.check_mode = check_mode
-        self.want_diff = diff
-        self.warn = warn or (lambda msg: None)
-        self.run_cmd = run
+        super(Release, self).__init__(p, run, check_mode=check_mode, diff=diff, warn=warn)
         self.started = time.monotonic()
         self.t = self.started
         self.phases = {}
-        self.kube = None
-        self.helm = None
         self.lock = None
         self.lock_info = {}
         self.lock_held = False
-        self.tmp = None
         self.changed = False
         self.helm_ran = False
         self.outcome = "running"
@@ -424,36 +93,19 @@ class Release(object):
         self.pod_problems = []
         self.recovery = ""
         self.smoke = {"status": "not run", "summary": "", "checks": []}
-        self.smoke_checks = []
         self.certificate = {"status": "not run", "summary": ""}
         self.analysis = {"status": "not run", "summary": ""}
-        self.analyzer = None
-        self.history = []
-        self.history_read = False  # until then the revisions are unknown, not 0
-        self.last = {}
-        self.revision_before = 0
         self.revision_after = 0
-        self.app_version_before = ""
         self.app_version_after = ""
-        self.chart_meta = {}
-        self.images_after = []
         self.images_live = None
-        self.unchanged = False
-        self.diff = None
-        self.messages = []
         self.report = None
+        self.markdown = ""
 
     # -- helpers -----------------------------------------------------------------------------
     def phase(self, name):
         now = time.monotonic()
         self.phases[name] = round(now - self.t, 1)
         self.t = now
-
-    def _deployments(self):
-        return self.kube.list(
-            "/apis/apps/v1/namespaces/%s/deployments" % self.p["namespace"],
-            "app.kubernetes.io/instance=%s" % self.p["release_name"],
-        )
 
     def _note_live(self):
         hist = self.helm.history(1)
@@ -495,374 +147,6 @@ class Release(object):
                 shutil.rmtree(self.tmp, ignore_errors=True)
         self.write_report()
         return self.report
-
-    # -- 1. preflight ------------------------------------------------------------------------
-    def preflight(self):
-        p = self.p
-        problem = check_inputs(p)
-        if problem:
-            raise Refused(problem)
-        if p["smoke"]["enabled"]:
-            try:
-                self.smoke_checks = _smoke.resolve_checks(
-                    p["smoke"]["checks"], p["smoke"].get("defaults") or {}
-                )
-            except _smoke.SmokeConfigError as exc:
-                raise Refused("the smoke checks are misconfigured: %s" % exc) from None
-
-        try:
-            self.kube = Kube(p["kubeconfig"], p["context"])
-            version = self.kube.version()
-        except (KubeUnreachable, KubeError) as exc:
-            raise Refused(
-                "cannot reach the Kubernetes API server with %s: %s"
-                % (p["kubeconfig"] or "the default kubeconfig", str(exc)[:300])
-            ) from None
-        minor = "%s.%s" % (version.get("major"), re.sub(r"\D", "", version.get("minor") or ""))
-        if p["supported_minors"] and minor not in p["supported_minors"]:
-            raise Refused(
-                "the cluster runs Kubernetes %s; supported: %s"
-                % (version.get("gitVersion"), ", ".join(p["supported_minors"]))
-            )
-        self.kube_version = version.get("gitVersion")
-        self.helm = Helm(
-            self.run_cmd,
-            p["release_name"],
-            p["namespace"],
-            p["kubeconfig"],
-            p["context"],
-            p["helm_binary"],
-        )
-        helm_version, major = self.helm.version()
-        if major < 4:
-            raise Refused(
-                "%s is Helm %s; this module runs Helm 4 (--rollback-on-failure, --wait=watcher): "
-                "install Helm 4 (testbed/versions.env HELM_VERSION) or point helm_binary at it"
-                % (p["helm_binary"], helm_version or "of an unknown version")
-            )
-        self.check_namespace_and_secrets()
-        self.read_history()
-        if p["operation"] == "release":
-            self.compare()
-            if not self.unchanged:
-                self.render_and_dry_run()
-                if p["registry_username"]:
-                    self.check_images()
-                self.prepare_analysis()
-        else:
-            self.pick_rollback_target()
-
-    def check_namespace_and_secrets(self):
-        p, ns = self.p, self.p["namespace"]
-        if self.kube.get("/api/v1/namespaces/%s" % ns) is None:
-            raise Refused(
-                "namespace %s does not exist: run bootstrap.yml for this environment first" % ns
-            )
-        secret = self.kube.get("/api/v1/namespaces/%s/secrets/%s" % (ns, p["secret_name"]))
-        if secret is None:
-            raise Refused(
-                "secret %s is missing in %s: run bootstrap.yml (role redpanda_secrets)"
-                % (p["secret_name"], ns)
-            )
-        data = secret.get("data") or {}
-        missing = [k for k in p["secret_keys"] if k not in data]
-        if missing:
-            raise Refused(
-                "secret %s/%s lacks the keys %s the chart reads; set them in the vault vars and run "
-                "bootstrap.yml" % (ns, p["secret_name"], ", ".join(missing))
-            )
-        empty = sorted(k for k, v in data.items() if v == "")
-        if empty:
-            raise Refused(
-                "secret %s/%s has empty values for %s" % (ns, p["secret_name"], ", ".join(empty))
-            )
-        pull = self.kube.get("/api/v1/namespaces/%s/secrets/%s" % (ns, p["pull_secret_name"]))
-        if (
-            not pull
-            or pull.get("type") != "kubernetes.io/dockerconfigjson"
-            or ".dockerconfigjson" not in (pull.get("data") or {})
-        ):
-            raise Refused(
-                "image pull secret %s/%s is missing or not of type kubernetes.io/dockerconfigjson"
-                % (ns, p["pull_secret_name"])
-            )
-        self.secret_checksum = secret_digest(data)
-        mech = base64.b64decode(data.get("REDPANDA_SASL_MECHANISM") or "").decode()
-        # Dapr spells the SCRAM hash SHA-256 / SHA-512 (anything else means PLAIN to it).
-        self.dapr_sasl = re.sub(r"^SCRAM-", "", mech)
-
-    def read_history(self):
-        self.history = self.helm.history(20)
-        self.history_read = True
-        deployed = [h for h in self.history if h.get("status") == "deployed"]
-        self.revision_before = max([int(h["revision"]) for h in deployed] + [0])
-        self.app_version_before = deployed[-1].get("app_version", "") if deployed else ""
-        self.last = self.history[-1] if self.history else {}
-
-    def compare(self):
-        p = self.p
-        with open(os.path.join(p["chart_dir"], "Chart.yaml")) as f:
-            self.chart_meta = yaml.safe_load(f) or {}
-        try:
-            with open(p["values_file"]) as f:
-                base = yaml.safe_load(f) or {}
-        except (IOError, OSError) as exc:
-            raise Refused("cannot read the values file %s: %s" % (p["values_file"], exc)) from None
-        self.overrides = merge(
-            p["values"],
-            {
-                "secretChecksum": self.secret_checksum,
-                "dapr": {"pubsub": {"saslMechanism": self.dapr_sasl}},
-            },
-        )
-        self.overrides = merge(self.overrides, p["extra_values"])
-        # The one way the tag reaches the images: the chart's appVersion is the tag too (packaged
-        # with --app-version), so no value may set another one.
-        self.overrides = merge(self.overrides, {"global": {"imageTag": p["image_tag"]}})
-        desired = merge(base, self.overrides)
-        chart = "%s-%s" % (self.chart_meta.get("name"), self.chart_meta.get("version"))
-        live_values = {}
-        if self.last.get("status") == "deployed":
-            live_values = self.helm.get_values()
-            self.unchanged = (
-                self.last.get("chart") == chart
-                and self.last.get("app_version") == p["image_tag"]
-                and live_values == desired
-            )
-        if self.want_diff:
-            self.diff = release_diff(
-                "%s revision %s" % (p["release_name"], self.revision_before),
-                {
-                    "chart": self.last.get("chart", ""),
-                    "app_version": self.last.get("app_version", ""),
-                    "values": live_values,
-                },
-                "%s %s" % (p["release_name"], p["image_tag"]),
-                {"chart": chart, "app_version": p["image_tag"], "values": desired},
-            )
-
-    def render_and_dry_run(self):
-        """Package (appVersion = tag), render, server-side dry run, quota."""
-        p = self.p
-        self.tmp = tempfile.mkdtemp(prefix="app-release-")
-        self.chart_tgz = self.helm.package(p["chart_dir"], p["image_tag"], self.tmp)
-        self.values_path = os.path.join(self.tmp, "release-values.yaml")
-        fd = os.open(self.values_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(self.overrides, f, default_flow_style=False)
-        try:
-            out = self.helm.template(
-                self.chart_tgz, [p["values_file"], self.values_path], self.kube_version
-            )
-        except HelmError as exc:
-            raise Refused(
-                "The chart does not render with %s: %s"
-                % (os.path.basename(p["values_file"]), exc.err.strip()[-1500:])
-            ) from None
-        rendered = [d for d in yaml.safe_load_all(out) if isinstance(d, dict)]
-        rejected = []
-        for obj in rendered:
-            if "helm.sh/hook" in ((obj.get("metadata") or {}).get("annotations") or {}):
-                continue
-            try:
-                self.kube.apply(obj, p["namespace"], "helm", dry_run=True)
-            except KubeError as exc:
-                rejected.append(
-                    "%s %s: %s" % (obj.get("kind"), obj["metadata"].get("name"), exc.message)
-                )
-        if rejected:
-            raise Refused(
-                "The API server rejects the release's objects: %s" % "; ".join(rejected)[:1500]
-            )
-        ns = p["namespace"]
-        for name in dapr_configs_to_find(rendered):
-            path = "/apis/dapr.io/v1alpha1/namespaces/%s/configurations/%s" % (ns, name)
-            if self.kube.get(path) is None:
-                raise Refused(
-                    "the pods name the Dapr Configuration %s (dapr.io/config), which %s lacks: "
-                    "run bootstrap.yml for this environment (platform role) or set "
-                    "dapr.configuration in the values" % (name, ns)
-                )
-        pods = self.kube.list(
-            "/api/v1/namespaces/%s/pods" % ns, "app.kubernetes.io/instance=%s" % p["release_name"]
-        )
-        live = dict(
-            (d["metadata"]["name"], (d.get("spec") or {}).get("replicas"))
-            for d in self._deployments()
-        )
-        quotas = self.kube.list("/api/v1/namespaces/%s/resourcequotas" % ns)
-        quota = next((q for q in quotas if q["metadata"]["name"] == p["quota_name"]), {})
-        room = quota_headroom(rendered, quota, pods, live_replicas=live, surge=p["surge"])
-        if not room["fits"]:
-            raise Refused(room["msg"])
-        self.messages.append(room["msg"])
-        self.images_after = images_of(rendered)
-
-    def check_images(self):
-        """OCI distribution API: HEAD /v2/<repo>/manifests/<tag>. Registries answer /v2/ with a
-        Bearer challenge (GHCR: a token per repository from the realm) or a Basic one (CNCF
-        Distribution with htpasswd: the credentials on every request)."""
-        p = self.p
-        url = p["registry_url"].rstrip("/")
-        repos = p["image_repositories"]
-        creds = (p["registry_username"], p["registry_password"])
-        tls = dict(validate_certs=p["registry_validate_certs"])
-        if p.get("registry_ca_path"):
-            tls["ca_path"] = p["registry_ca_path"]
-
-        def call(target, method="GET", headers=None, auth=None):
-            kw = dict(method=method, headers=headers or {}, timeout=30, **tls)
-            if auth:
-                kw.update(url_username=auth[0], url_password=auth[1], force_basic_auth=True)
-            try:
-                resp = open_url(target, **kw)
-                return resp.getcode(), resp.headers, resp.read()
-            except HTTPError as exc:
-                return exc.code, exc.headers, b""
-            except Exception as exc:  # refused, DNS, TLS
-                raise Refused("cannot reach the registry %s: %s" % (url, exc)) from None
-
-        def refused_credentials(codes):
-            return Refused(
-                "The registry %s refused the credentials of %s (HTTP %s): check "
-                "vault_registry_username / vault_registry_password (a token with read:packages)."
-                % (url, p["registry_username"], ", ".join(codes))
-            )
-
-        status, headers, _body = call(url + "/v2/")
-        tokens = dict((r, None) for r in repos)
-        basic = None
-        if status == 401:
-            challenge = (headers or {}).get("WWW-Authenticate", "")
-            if challenge.split(" ", 1)[0].lower() == "basic":
-                code = call(url + "/v2/", auth=creds)[0]
-                if code != 200:
-                    raise refused_credentials([str(code)])
-                basic = creds
-            else:
-                tokens = self._registry_tokens(
-                    call, url, challenge, repos, creds, refused_credentials
-                )
-        elif status != 200:
-            raise Refused("the registry %s answered HTTP %s to /v2/" % (url, status))
-
-        def head(repo):
-            hdrs = {"Accept": MANIFEST_ACCEPT}
-            if tokens[repo]:
-                hdrs["Authorization"] = "Bearer " + tokens[repo]
-            code = call(
-                "%s/v2/%s/manifests/%s" % (url, repo, p["image_tag"]),
-                method="HEAD",
-                headers=hdrs,
-                auth=basic,
-            )[0]
-            return code
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
-            codes = dict((r, res) for r, res in zip(repos, list(pool.map(head, repos))))  # noqa: B905
-        missing = [r for r in repos if codes[r] == 404]
-        other = sorted("%s (HTTP %s)" % (r, c) for r, c in codes.items() if c not in (200, 404))
-        if missing:
-            raise Refused(
-                "%s has no tag %s for %s: build and push them first, or check the tag."
-                % (url, p["image_tag"], ", ".join(missing))
-            )
-        if other:
-            raise Refused("%s did not answer for %s" % (url, ", ".join(other)))
-        self.messages.append("all %d images exist with tag %s" % (len(repos), p["image_tag"]))
-
-    @staticmethod
-    def _registry_tokens(call, url, challenge, repos, creds, refused_credentials):
-        """A pull token per repository from the Bearer challenge's realm."""
-        realm = re.search(r'realm="([^"]+)"', challenge)
-        service = re.search(r'service="([^"]+)"', challenge)
-        if not realm:
-            raise Refused("the registry %s asks for authentication it does not name" % url)
-
-        def token(repo):
-            target = "%s?service=%s&scope=%s" % (
-                realm.group(1),
-                quote(service.group(1) if service else "", safe=""),
-                quote("repository:%s:pull" % repo, safe=""),
-            )
-            code, _h, body = call(target, auth=creds)
-            if code != 200:
-                return code, None
-            doc = json.loads(body or b"{}")
-            return code, doc.get("token") or doc.get("access_token")
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
-            got = dict((r, res) for r, res in zip(repos, list(pool.map(token, repos))))  # noqa: B905
-        refused = sorted(set(str(code) for code, _tok in got.values() if code != 200))
-        if refused:
-            raise refused_credentials(refused)
-        return dict((r, tok) for r, (_code, tok) in got.items())
-
-    def prepare_analysis(self):
-        """With analysis on: Prometheus answers and accepts every query, before anything changes.
-        A dry run only warns when Prometheus cannot be reached (it measures what it can)."""
-        a = self.p.get("analysis") or {}
-        if not a.get("enabled"):
-            return
-        if a.get("service"):
-            get = _analysis.service_transport(self.kube, a["service"])
-        else:
-            headers = dict(a.get("headers") or {})
-            if a.get("bearer_token"):
-                headers["Authorization"] = "Bearer %s" % a["bearer_token"]
-            get = _analysis.url_transport(
-                a["url"], headers, a["validate_certs"], a.get("ca_path"), a["timeout"]
-            )
-        variables = {"namespace": self.p["namespace"], "release": self.p["release_name"]}
-        self.analyzer = _analysis.Analysis(a, get, variables, between=self._renew_lock)
-        try:
-            self.analyzer.validate()
-        except _analysis.PrometheusError as exc:
-            if exc.kind == "query":
-                raise Refused("%s: fix analysis.queries" % exc) from None
-            if not a["dry_run"]:
-                raise Refused(
-                    "the release analysis cannot reach Prometheus at %s (%s): fix analysis.url or "
-                    "analysis.service, or release without analysis" % (get.where, exc)
-                ) from None
-            self.warn("analysis (dry run): Prometheus does not answer yet: %s" % exc)
-
-    def _renew_lock(self):
-        """Between analysis samples: the lock outlives the analysis, however long it is."""
-        if self.lock_held:
-            self.lock.renew()
-
-    def pick_rollback_target(self):
-        p = self.p
-        kept = [int(h["revision"]) for h in self.history]
-        target = p["rollback_revision"] or max(
-            [
-                int(h["revision"])
-                for h in self.history
-                if h.get("status") in ("superseded", "deployed")
-                and int(h["revision"]) < self.revision_before
-            ]
-            + [0]
-        )
-        if self.revision_before == 0:
-            raise Refused(
-                "%s in %s has no deployed revision." % (p["release_name"], p["namespace"])
-            )
-        if target <= 0 or target not in kept or target == self.revision_before:
-            raise Refused(
-                "%s in %s has no revision %s to roll back to; kept revisions: %s (live: %s)."
-                % (
-                    p["release_name"],
-                    p["namespace"],
-                    target,
-                    ", ".join(str(k) for k in kept),
-                    self.revision_before,
-                )
-            )
-        self.rollback_target = target
-        for h in self.history:
-            if int(h["revision"]) == target:
-                self.chart_name = h.get("chart", "")
 
     # -- 2. lock and recovery ----------------------------------------------------------------
     def take_lock(self):
@@ -914,6 +198,11 @@ class Release(object):
             self.warn("could not give up the release lock (it expires after its TTL): %s" % exc.msg)
         for w in self.lock.warnings:
             self.warn(w)
+
+    def _renew_lock(self):
+        """Between analysis samples: the lock outlives the analysis, however long it is."""
+        if self.lock_held:
+            self.lock.renew()
 
     def recover(self):
         """A Helm client killed mid-operation leaves pending-*: roll back, or uninstall."""
@@ -1134,8 +423,8 @@ class Release(object):
         if self.check_mode:
             self.smoke = {"status": "skipped", "summary": "check mode", "checks": []}
             return
-        results, seconds = _smoke.run_checks(self.smoke_checks, p["smoke"].get("concurrency") or 8)
-        summary, failure = _smoke.summarize(results, seconds)
+        results, seconds = _probe.run_checks(self.smoke_checks, p["smoke"].get("concurrency") or 8)
+        summary, failure = _probe.summarize(results, seconds)
         keep = ("name", "url", "passed", "status", "error")
         self.smoke = {
             "status": "failed" if failure else "passed",
@@ -1201,11 +490,7 @@ class Release(object):
                 self.last
                 if release
                 else next(
-                    (
-                        h
-                        for h in self.history
-                        if int(h["revision"]) == getattr(self, "rollback_target", -1)
-                    ),
+                    (h for h in self.history if int(h["revision"]) == self.rollback_target),
                     self.last,
                 )
             )
@@ -1248,55 +533,20 @@ class Release(object):
         }
         self.report = r
         self.markdown = render_markdown(r)
-        if p["report_path"]:
-            # A report is output, not state: written in check mode too.
-            d = os.path.dirname(p["report_path"])
-            if d and not os.path.isdir(d):
-                os.makedirs(d)
-            with open(p["report_path"] + ".json", "w") as f:
-                f.write(json.dumps(r, indent=4, sort_keys=True) + "\n")
-            with open(p["report_path"] + ".md", "w") as f:
-                f.write(self.markdown)
-        if p["github_step_summary"]:
-            with open(p["github_step_summary"], "a") as f:
-                f.write(self.markdown + "\n")
+        # A report is output, not state: written in check mode too.
+        write_files(r, self.markdown, p["report_path"], p["github_step_summary"])
         if p["record_in_cluster"] and self.helm_ran and after > 0 and self.kube:
             self.keep_record(after)
 
     def keep_record(self, revision):
         """A ConfigMap per revision; records of revisions Helm no longer keeps are pruned."""
-        p, ns = self.p, self.p["namespace"]
-        name = "%s-record-%s" % (p["release_name"], revision)
-        body = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": name,
-                "namespace": ns,
-                "labels": {
-                    "app.kubernetes.io/managed-by": "hackathon_todo.deploy",
-                    "app.kubernetes.io/instance": p["release_name"],
-                    RECORD_LABEL: "true",
-                    "hackathon-todo.dev/outcome": self.outcome.replace(" ", "-"),
-                },
-            },
-            "data": {
-                "report.json": json.dumps(self.report, indent=4, sort_keys=True),
-                "report.md": self.markdown,
-            },
-        }
+        p = self.p
+        record = ReleaseRecord(self.kube, p["namespace"], p["release_name"])
         try:
-            self.kube.apply(body, ns, "hackathon_todo.deploy")
-            kept = set(int(h["revision"]) for h in self.helm.history(p["history_max"] + 5))
-            prefix = "%s-record-" % p["release_name"]
-            for cm in self.kube.list(
-                "/api/v1/namespaces/%s/configmaps" % ns,
-                "%s=true,app.kubernetes.io/instance=%s" % (RECORD_LABEL, p["release_name"]),
-            ):
-                tail = cm["metadata"]["name"][len(prefix) :]
-                if tail.isdigit() and int(tail) not in kept:
-                    self.kube.delete(
-                        "/api/v1/namespaces/%s/configmaps/%s" % (ns, cm["metadata"]["name"])
-                    )
+            record.write(revision, self.outcome, self.report, self.markdown)
+            record.prune(set(int(h["revision"]) for h in self.helm.history(p["history_max"] + 5)))
         except (KubeError, KubeUnreachable, HelmError) as exc:
-            self.warn("could not keep the release record %s/%s: %s" % (ns, name, exc))
+            self.warn(
+                "could not keep the release record %s/%s: %s"
+                % (p["namespace"], record.name(revision), exc)
+            )

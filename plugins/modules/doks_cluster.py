@@ -36,6 +36,7 @@ version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.attributes
   - hackathon_todo.deploy.digitalocean
+  - hackathon_todo.deploy.digitalocean.node_pool
 attributes:
   check_mode:
     support: full
@@ -80,60 +81,8 @@ options:
   node_pools:
     description:
       - The worker node pools. Required with O(state=present). Pools are matched by name.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Name of the pool.
-        type: str
-        required: true
-      size:
-        description:
-          - Droplet size slug of the nodes, for example C(s-2vcpu-4gb). Cannot change in place.
-        type: str
-        required: true
-      count:
-        description:
-          - Number of nodes. Required unless O(node_pools[].auto_scale=true).
-          - With auto-scaling the autoscaler owns the count, so it is used only when the pool
-            is created (default O(node_pools[].min_nodes)) and is not compared afterwards.
-        type: int
-      auto_scale:
-        description: Let the cluster autoscaler size the pool between min and max nodes.
-        type: bool
-        default: false
-      min_nodes:
-        description: Fewest nodes when auto-scaling. Required with O(node_pools[].auto_scale=true).
-        type: int
-      max_nodes:
-        description: Most nodes when auto-scaling. Required with O(node_pools[].auto_scale=true).
-        type: int
-      tags:
-        description:
-          - Tags of the pool's Droplets. Unset means "not managed". The tags DigitalOcean adds
-            (C(k8s), C(k8s:worker), C(k8s:<cluster id>)) are never compared.
-        type: list
-        elements: str
-      labels:
-        description: Kubernetes labels of the pool's nodes. Unset means "not managed".
-        type: dict
-      taints:
-        description: Kubernetes taints of the pool's nodes. Unset means "not managed".
-        type: list
-        elements: dict
-        suboptions:
-          key:
-            description: Taint key.
-            type: str
-            required: true
-          value:
-            description: Taint value.
-            type: str
-          effect:
-            description: Taint effect.
-            type: str
-            required: true
-            choices: [NoSchedule, PreferNoSchedule, NoExecute]
+      - The same list as O(hackathon_todo.deploy.doks_cost_estimate#module:node_pools), so one
+        variable can serve both.
   auto_upgrade:
     description:
       - Let DigitalOcean upgrade the cluster to new patch releases in the maintenance window.
@@ -369,7 +318,6 @@ kubeconfig_path:
   sample: /home/ops/.kube/hackathon-todo.yaml
 """
 
-import copy
 import os
 import time
 
@@ -379,65 +327,32 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
     DigitalOceanClient,
     DigitalOceanError,
-    digitalocean_argument_spec,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _kubeconfig as kubeconfig
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import (
     DeclarationError,
-    actual_view,
-    cluster_create_body,
-    cluster_update_body,
-    declared_pool_fields,
-    declared_view,
+    doks_argument_spec,
     find_cluster,
-    parse_version,
-    pool_create_body,
-    pool_differences,
-    pool_immutable_error,
-    pool_update_body,
+    node_pools_argument_spec,
     pool_view,
-    resolve_version,
-    settings_differences,
     settings_view,
     validate_declaration,
-    version_decision,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks_plan import (
+    is_changed,
+    needs_options,
+    plan_absent,
+    plan_create,
+    plan_present,
 )
 
 
 def argument_spec():
-    spec = digitalocean_argument_spec()
-    spec.update(
+    return doks_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
         region=dict(type="str"),
         version=dict(type="str"),
-        node_pools=dict(
-            type="list",
-            elements="dict",
-            options=dict(
-                name=dict(type="str", required=True),
-                size=dict(type="str", required=True),
-                count=dict(type="int"),
-                auto_scale=dict(type="bool", default=False),
-                min_nodes=dict(type="int"),
-                max_nodes=dict(type="int"),
-                tags=dict(type="list", elements="str"),
-                labels=dict(type="dict"),
-                taints=dict(
-                    type="list",
-                    elements="dict",
-                    options=dict(
-                        key=dict(type="str", required=True, no_log=False),
-                        value=dict(type="str"),
-                        effect=dict(
-                            type="str",
-                            required=True,
-                            choices=["NoSchedule", "PreferNoSchedule", "NoExecute"],
-                        ),
-                    ),
-                ),
-            ),
-        ),
+        node_pools=node_pools_argument_spec(),
         auto_upgrade=dict(type="bool"),
         surge_upgrade=dict(type="bool"),
         maintenance_policy=dict(
@@ -470,7 +385,6 @@ def argument_spec():
         kubeconfig_path=dict(type="path"),
         kubeconfig_expiry_seconds=dict(type="int", default=0),
     )
-    return spec
 
 
 def summarize(cluster):
@@ -490,14 +404,14 @@ def summarize(cluster):
         maintenance_policy=settings["maintenance_policy"],
         tags=settings["tags"],
         vpc_uuid=cluster.get("vpc_uuid"),
-        node_pools=[
-            dict((k, v) for k, v in pool_view(p, cluster.get("id")).items())
-            for p in cluster.get("node_pools") or []
-        ],
+        node_pools=[pool_view(p, cluster.get("id")) for p in cluster.get("node_pools") or []],
     )
 
 
 class DoksCluster(object):
+    """Reads the cluster, hands it to a planner (module_utils/_doks_plan.py), sends the planned
+    requests unless in check mode, waits, and keeps the kubeconfig."""
+
     def __init__(self, module):
         self.module = module
         self.p = module.params
@@ -598,7 +512,7 @@ class DoksCluster(object):
 
     def exit(self, cluster, diff=None):
         result = dict(
-            changed=any(c["op"] != "report" for c in self.changes),
+            changed=is_changed(self.changes),
             cluster=summarize(cluster),
             changes=self.changes,
             kubeconfig_path=self.p["kubeconfig_path"] if self.p["kubeconfig_path"] else None,
@@ -607,45 +521,27 @@ class DoksCluster(object):
             result["diff"] = diff
         self.module.exit_json(**result)
 
+    def adopt(self, plan):
+        """Take a plan's changes and warnings; raise its error (nothing has been sent)."""
+        self.changes.extend(plan["changes"])
+        for warning in plan["warnings"]:
+            self.module.warn(warning)
+        if plan["error"]:
+            raise DeclarationError(plan["error"])
+
+    def send(self, requests):
+        """The planned requests, in order; the answers."""
+        answers = []
+        for method, path, body in requests:
+            answers.append(self.client.request(method, path, body=body))
+            self.applied.append((method, path))
+        return answers
+
     # -- present ------------------------------------------------------------------------------
 
-    def offered_versions(self):
-        return [v.get("slug") for v in self.options().get("versions") or []]
-
-    def check_sizes(self, pools, problems):
-        sizes = set(s.get("slug") for s in self.options().get("sizes") or [])
-        for pool in pools:
-            if pool["size"] not in sizes:
-                problems.append(
-                    "node pool %s: size %s is not offered for Kubernetes (offered: "
-                    "%s)." % (pool["name"], pool["size"], ", ".join(sorted(sizes)))
-                )
-
     def create(self):
-        opts = self.options()
-        problems = []
-        regions = [r.get("slug") for r in opts.get("regions") or []]
-        if self.p["region"] not in regions:
-            problems.append(
-                "region %s does not offer Kubernetes (offered: %s)."
-                % (self.p["region"], ", ".join(sorted(regions)))
-            )
-        slug = resolve_version(self.p["version"], self.offered_versions())
-        if slug is None:
-            problems.append(
-                "version %s is not offered (offered: %s)."
-                % (self.p["version"], ", ".join(self.offered_versions()))
-            )
-        self.check_sizes(self.p["node_pools"], problems)
-        if problems:
-            raise DeclarationError(
-                "Cannot create cluster %s: %s Nothing was changed."
-                % (self.p["name"], " ".join(problems))
-            )
-        after = declared_view(self.p)
-        after["version"] = slug
-        self.record(op="create", target="cluster", name=self.p["name"], after=after)
-        diff = dict(before={}, after=after)
+        plan = plan_create(self.p, self.options())
+        self.adopt(plan)
         if self.check:
             if self.p["kubeconfig_path"]:
                 self.record(
@@ -654,154 +550,11 @@ class DoksCluster(object):
                     path=self.p["kubeconfig_path"],
                     reason="the cluster will be created",
                 )
-            self.exit(None, diff)
-        created = self.client.post("/kubernetes/clusters", cluster_create_body(self.p, slug))[
-            "kubernetes_cluster"
-        ]
-        self.applied.append("create")
+            self.exit(None, plan["diff"])
+        created = self.send(plan["requests"])[0]["kubernetes_cluster"]
         cluster = self.wait_ready(created["id"]) if self.p["wait"] else created
         self.sync_kubeconfig(cluster)
-        self.exit(cluster, diff)
-
-    def plan(self, cluster):
-        """Every change for an existing cluster, as (change, action) pairs; raises
-        DeclarationError listing everything that cannot be done, before anything is done."""
-        problems = []
-        steps = []
-        cid = cluster["id"]
-
-        try:
-            settings = settings_differences(self.p, cluster)
-        except DeclarationError as exc:
-            problems.append(str(exc))
-            settings = []
-        if settings:
-            body = cluster_update_body(cluster, settings)
-            for field, before, after in settings:
-                self.record(op="update", target="cluster", field=field, before=before, after=after)
-            steps.append(lambda: self.client.put("/kubernetes/clusters/%s" % cid, body))
-
-        actual = dict((p["name"], p) for p in cluster.get("node_pools") or [])
-        missing = [p for p in self.p["node_pools"] if p["name"] not in actual]
-        if missing:
-            self.check_sizes(missing, problems)
-        for pool in missing:
-            self.record(
-                op="create", target="node_pool/%s" % pool["name"], after=declared_pool_fields(pool)
-            )
-            steps.append(
-                _bind(
-                    self.client.post,
-                    "/kubernetes/clusters/%s/node_pools" % cid,
-                    pool_create_body(pool),
-                )
-            )
-        for pool in self.p["node_pools"]:
-            have = actual.get(pool["name"])
-            if have is None:
-                continue
-            error = pool_immutable_error(pool, have)
-            if error:
-                problems.append(error)
-                continue
-            diffs = pool_differences(pool, have, cid)
-            for field, before, after in diffs:
-                self.record(
-                    op="update",
-                    target="node_pool/%s" % pool["name"],
-                    field=field,
-                    before=before,
-                    after=after,
-                )
-            if diffs:
-                steps.append(
-                    _bind(
-                        self.client.put,
-                        "/kubernetes/clusters/%s/node_pools/%s" % (cid, have["id"]),
-                        pool_update_body(pool, have, cid),
-                    )
-                )
-        declared = set(p["name"] for p in self.p["node_pools"])
-        for name, have in sorted(actual.items()):
-            if name in declared:
-                continue
-            view = pool_view(have, cid)
-            if self.p["prune_node_pools"]:
-                self.record(
-                    op="delete",
-                    target="node_pool/%s" % name,
-                    before=dict(size=view["size"], count=view["count"]),
-                )
-                steps.append(
-                    _bind(
-                        self.client.delete,
-                        "/kubernetes/clusters/%s/node_pools/%s" % (cid, have["id"]),
-                    )
-                )
-            else:
-                self.record(
-                    op="report",
-                    target="node_pool/%s" % name,
-                    reason="not declared; left running (prune_node_pools: true deletes it)",
-                    before=dict(size=view["size"], count=view["count"]),
-                )
-                self.module.warn(
-                    "Node pool %s of cluster %s is not declared in node_pools and "
-                    "was left running." % (name, cluster["name"])
-                )
-
-        auto_upgrade = self.p["auto_upgrade"]
-        if auto_upgrade is None:
-            auto_upgrade = bool(cluster.get("auto_upgrade"))
-        try:
-            decision, _unused = version_decision(
-                self.p["version"], cluster["version"], auto_upgrade
-            )
-        except DeclarationError as exc:
-            problems.append(str(exc))
-            decision = "ok"
-        if decision == "ok-auto-upgraded":
-            self.module.warn(
-                "Cluster %s runs %s, a newer patch than the declared %s: "
-                "DigitalOcean auto-upgraded it. Declare %s to pin it."
-                % (cluster["name"], cluster["version"], self.p["version"], cluster["version"])
-            )
-        elif decision == "upgrade":
-            target = resolve_version(self.p["version"], self.offered_versions())
-            if target is None:
-                problems.append(
-                    "version %s is not offered (offered: %s)."
-                    % (self.p["version"], ", ".join(self.offered_versions()))
-                )
-            elif parse_version(target) > parse_version(cluster["version"]):
-                if not self.p["allow_upgrade"]:
-                    problems.append(
-                        "The cluster runs %s and the task declares %s (%s): upgrading replaces "
-                        "every node and cannot be undone, so it needs allow_upgrade: true. "
-                        "Nothing was changed." % (cluster["version"], self.p["version"], target)
-                    )
-                else:
-                    self.record(
-                        op="upgrade",
-                        target="cluster",
-                        field="version",
-                        before=cluster["version"],
-                        after=target,
-                    )
-                    steps.append(
-                        _bind(
-                            self.client.post,
-                            "/kubernetes/clusters/%s/upgrade" % cid,
-                            dict(version=target),
-                        )
-                    )
-        if problems:
-            self.changes = [c for c in self.changes if c["op"] == "report"]
-            raise DeclarationError(
-                " ".join(problems)
-                + ("" if problems[-1].endswith("Nothing was changed.") else " Nothing was changed.")
-            )
-        return steps
+        self.exit(cluster, plan["diff"])
 
     def present(self):
         validate_declaration(self.p)
@@ -812,36 +565,18 @@ class DoksCluster(object):
         state = (cluster.get("status") or {}).get("state")
         if self.p["wait"] and not self.check and state in ("provisioning", "upgrading"):
             cluster = self.wait_ready(cluster["id"])
-        before = actual_view(cluster, self.p)
-        steps = self.plan(cluster)
-        after = self.planned_after(before)
-        if steps and not self.check:
-            for step in steps:
-                step()
-                self.applied.append(step)
+        options = self.options() if needs_options(self.p, cluster) else None
+        plan = plan_present(self.p, cluster, options)
+        self.adopt(plan)
+        if plan["requests"] and not self.check:
+            self.send(plan["requests"])
             cluster = (
                 self.wait_ready(cluster["id"])
                 if self.p["wait"]
                 else self.get_cluster(cluster["id"])
             )
         self.sync_kubeconfig(cluster)
-        self.exit(cluster, dict(before=before, after=after))
-
-    def planned_after(self, before):
-        after = copy.deepcopy(before)
-        for change in self.changes:
-            target = change["target"]
-            if target == "cluster" and change["op"] in ("update", "upgrade"):
-                after[change["field"]] = change["after"]
-            elif target.startswith("node_pool/"):
-                name = target.split("/", 1)[1]
-                if change["op"] == "create":
-                    after["node_pools"][name] = change["after"]
-                elif change["op"] == "update":
-                    after["node_pools"][name][change["field"]] = change["after"]
-                elif change["op"] == "delete":
-                    after["node_pools"].pop(name, None)
-        return after
+        self.exit(cluster, plan["diff"])
 
     # -- kubeconfig ---------------------------------------------------------------------------
 
@@ -881,33 +616,19 @@ class DoksCluster(object):
 
     def absent(self):
         cluster = self.find_cluster()
-        if cluster is None:
-            self.exit(None, dict(before={}, after={}))
-        if not self.p["allow_deletion"]:
-            raise DeclarationError(
-                "Refusing to delete cluster %s (%s, %d node pools): deleting a cluster destroys "
-                "its nodes and everything running on them. Set allow_deletion: true to delete "
-                "it. Nothing was changed."
-                % (cluster["name"], cluster["id"], len(cluster.get("node_pools") or []))
-            )
-        self.record(op="delete", target="cluster", name=cluster["name"], id=cluster["id"])
-        diff = dict(before=actual_view(cluster, dict(node_pools=[])), after={})
-        if not self.check:
-            self.client.delete("/kubernetes/clusters/%s" % cluster["id"])
-            self.applied.append("delete")
+        plan = plan_absent(self.p, cluster)
+        self.adopt(plan)
+        if plan["requests"] and not self.check:
+            self.send(plan["requests"])
             if self.p["wait"]:
                 self.wait_gone(cluster["id"])
-        self.exit(None, diff)
+        self.exit(None, plan["diff"])
 
     def run(self):
         if self.p["state"] == "absent":
             self.absent()
         else:
             self.present()
-
-
-def _bind(func, *args):
-    return lambda: func(*args)
 
 
 def main():

@@ -24,6 +24,7 @@ author:
 version_added: 0.1.0
 extends_documentation_fragment:
   - hackathon_todo.deploy.attributes
+  - hackathon_todo.deploy.digitalocean.node_pool
 attributes:
   check_mode:
     support: full
@@ -37,43 +38,15 @@ options:
     description: Cluster name, used in RV(msg).
     type: str
   node_pools:
-    description: Node pools, as declared for M(hackathon_todo.deploy.doks_cluster).
-    type: list
-    elements: dict
+    description:
+      - Node pools, the same list as
+        O(hackathon_todo.deploy.doks_cluster#module:node_pools) takes and validated the same way,
+        so a role can pass one variable to both.
+      - A fixed pool costs O(node_pools[].count) nodes, an auto-scaling one
+        O(node_pools[].min_nodes) to O(node_pools[].max_nodes) (its count is not used). Every
+        O(node_pools[].size) must be in the price table. O(node_pools[].tags),
+        O(node_pools[].labels) and O(node_pools[].taints) do not change the price.
     required: true
-    suboptions:
-      name:
-        description: Name of the pool.
-        type: str
-        required: true
-      size:
-        description: Droplet size slug, for example C(s-2vcpu-4gb); it must be in the price table.
-        type: str
-        required: true
-      count:
-        description: Nodes of a fixed-size pool.
-        type: int
-      auto_scale:
-        description: Whether the pool auto-scales between min and max nodes.
-        type: bool
-        default: false
-      min_nodes:
-        description: Fewest nodes of an auto-scaling pool.
-        type: int
-      max_nodes:
-        description: Most nodes of an auto-scaling pool.
-        type: int
-      tags:
-        description: Ignored (accepted so the doks_cluster list can be passed as is).
-        type: list
-        elements: str
-      labels:
-        description: Ignored (accepted so the doks_cluster list can be passed as is).
-        type: dict
-      taints:
-        description: Ignored (accepted so the doks_cluster list can be passed as is).
-        type: list
-        elements: dict
   load_balancers:
     description:
       - Number of load balancers (an ingress controller's C(LoadBalancer) Service makes one).
@@ -182,43 +155,32 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._cost import
     estimate,
     summary,
 )
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import (
+    node_pools_argument_spec,
+)
+
+
+def argument_spec():
+    return dict(
+        name=dict(type="str"),
+        node_pools=node_pools_argument_spec(required=True),
+        load_balancers=dict(type="int", default=1),
+        load_balancer_nodes=dict(type="int", default=1),
+        volumes=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                name=dict(type="str"),
+                size=dict(type="str", required=True),
+            ),
+        ),
+        ha=dict(type="bool", default=False),
+    )
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str"),
-            node_pools=dict(
-                type="list",
-                elements="dict",
-                required=True,
-                options=dict(
-                    name=dict(type="str", required=True),
-                    size=dict(type="str", required=True),
-                    count=dict(type="int"),
-                    auto_scale=dict(type="bool", default=False),
-                    min_nodes=dict(type="int"),
-                    max_nodes=dict(type="int"),
-                    tags=dict(type="list", elements="str"),
-                    labels=dict(type="dict"),
-                    taints=dict(type="list", elements="dict"),
-                ),
-            ),
-            load_balancers=dict(type="int", default=1),
-            load_balancer_nodes=dict(type="int", default=1),
-            volumes=dict(
-                type="list",
-                elements="dict",
-                default=[],
-                options=dict(
-                    name=dict(type="str"),
-                    size=dict(type="str", required=True),
-                ),
-            ),
-            ha=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
     try:
         result = estimate(

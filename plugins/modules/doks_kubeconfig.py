@@ -127,23 +127,20 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _kube
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
     DigitalOceanClient,
     DigitalOceanError,
-    digitalocean_argument_spec,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import (
     DeclarationError,
+    doks_argument_spec,
     find_cluster,
 )
 
 
 def argument_spec():
-    spec = digitalocean_argument_spec()
-    spec.update(
+    return doks_argument_spec(
         cluster_name=dict(type="str", required=True),
         path=dict(type="path", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
         expiry_seconds=dict(type="int", default=3600),
     )
-    return spec
 
 
 def main():

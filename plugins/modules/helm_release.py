@@ -103,17 +103,19 @@ options:
     type: str
     default: ""
   tag_pattern:
-    description: What a tag must look like (never C(latest)).
+    description:
+      - What a tag must look like (never C(latest)).
+      - Defaults to the collection's convention C(tag_pattern) (lookup C(hackathon_todo.deploy.convention)).
     type: str
-    default: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
   require_immutable_tag:
     description: Accept only tags matching O(immutable_tag_pattern) (production).
     type: bool
     default: false
   immutable_tag_pattern:
-    description: Immutable tags (versions and commit SHAs).
+    description:
+      - Immutable tags (versions and commit SHAs).
+      - Defaults to the collection's convention C(immutable_tag_pattern) (lookup C(hackathon_todo.deploy.convention)).
     type: str
-    default: '^(v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?|sha-[0-9a-f]{7,40})$'
   rollback_revision:
     description: The revision O(operation=rollback) goes back to; V(0) means the one before the live one.
     type: int
@@ -143,18 +145,21 @@ options:
     elements: str
     default: []
   secret_name:
-    description: The Secret the chart reads.
+    description:
+      - The Secret the chart reads; the release passes it to the chart as C(secretName).
+      - Defaults to the collection's convention C(secret_name) (lookup C(hackathon_todo.deploy.convention)).
     type: str
-    default: app-secrets
   secret_keys:
     description: The keys it must have, none of them empty.
     type: list
     elements: str
     default: []
   pull_secret_name:
-    description: The image pull Secret (type C(kubernetes.io/dockerconfigjson)).
+    description:
+      - The image pull Secret (type C(kubernetes.io/dockerconfigjson)); the release adds it to the
+        chart's C(global.imagePullSecrets) when the values do not name it.
+      - Defaults to the collection's convention C(pull_secret_name) (lookup C(hackathon_todo.deploy.convention)).
     type: str
-    default: ghcr-pull-secret
   quota_name:
     description: The namespace's ResourceQuota checked for the rollout's peak.
     type: str
@@ -468,22 +473,422 @@ outcome:
   returned: always
   type: str
   sample: succeeded
+succeeded:
+  description:
+    - Whether O(operation) did what was asked - the outcome is V(succeeded), V(unchanged) or
+      V(checked). The module fails when it is false; a play that registers the result with
+      C(failed_when=false) reads this instead of listing outcomes.
+  returned: always
+  type: bool
+  sample: true
 report:
   description:
-    - The release report. C(environment), C(namespace), C(release), C(operation), C(outcome),
-      C(error), C(check_mode), C(chart), C(app_version_before), C(app_version),
-      C(app_version_live), C(revision_before), C(revision_after), C(images),
-      C(failed_deployments), C(recovery), C(lock) (C(holder), C(took_over_from), C(waited_s)),
-      C(certificate) (C(status), C(summary)), C(smoke) (C(status), C(summary), C(checks)),
-      C(analysis) (C(status) - V(passed), V(failed), V(inconclusive), V(skipped) or V(not run) -
-      and C(summary); when it ran also C(prometheus), C(interval_s), C(count), C(failure_limit),
-      C(inconclusive_limit), C(dry_run), C(queries_sent), C(seconds) and C(queries), each with
-      C(name), C(query) as sent, C(threshold), C(direction), C(verdict) and C(samples) - C(time),
-      C(value), C(threshold), C(verdict), C(error), C(labels) of the worst series),
-      C(messages), C(durations_s) (per phase and C(total)), C(finished_at). C(revision_before) and C(revision_after) are null when the
-      run was refused before Helm's history was read.
+    - The release report, the same in the C(.json) file at O(report_path) and in the release's
+      record ConfigMap.
+    - A run refused before Helm's history was read knows nothing of the live release, so
+      RV(report.revision_before) and RV(report.revision_after) are C(null), never V(0).
   returned: always
   type: dict
+  contains:
+    environment:
+      description: O(environment).
+      returned: always
+      type: str
+      sample: staging
+    namespace:
+      description: O(namespace).
+      returned: always
+      type: str
+      sample: staging
+    release:
+      description: O(release_name).
+      returned: always
+      type: str
+      sample: todo-app-staging
+    operation:
+      description: O(operation).
+      returned: always
+      type: str
+      sample: release
+    outcome:
+      description:
+        - RV(outcome) - V(succeeded), V(unchanged) (a release of what is live), V(checked)
+          (check mode), V(failed) or V(rolled back) (a verification after Helm failed, and the
+          release was rolled back to RV(report.revision_before)).
+        - After V(failed), RV(report.error) says what is live - nothing changed after a refusal
+          by the preflight or a lock held by another run; a failed C(helm upgrade) leaves the
+          previous revision (C(--rollback-on-failure)); an inconclusive analysis with
+          O(analysis.on_inconclusive=fail) leaves the new one.
+      returned: always
+      type: str
+      sample: succeeded
+    error:
+      description:
+        - Why the run failed; empty when it did not. A preflight refusal starts with
+          C(Nothing was changed.).
+      returned: always
+      type: str
+      sample: ""
+    check_mode:
+      description: Whether the run was in check mode.
+      returned: always
+      type: bool
+      sample: false
+    chart:
+      description:
+        - The chart as C(<name>-<version>) - O(chart_dir)'s once a release read it; else Helm's
+          latest revision's (for a rollback, the target revision's); C(hackathon-todo-?) when
+          neither is known (a run refused before Helm's history was read).
+      returned: always
+      type: str
+      sample: hackathon-todo-1.4.0
+    app_version_before:
+      description:
+        - The appVersion (the image tag) of the revision deployed before the run; empty when
+          none was deployed or the history was not read.
+      returned: always
+      type: str
+      sample: v1.3.0
+    app_version:
+      description:
+        - The version the run goes to - O(image_tag) for a release; for a rollback the appVersion
+          live after Helm (empty when Helm did not run).
+      returned: always
+      type: str
+      sample: v1.4.0
+    app_version_live:
+      description:
+        - The appVersion live after the run - Helm's latest revision's once Helm ran, else
+          RV(report.app_version_before).
+      returned: always
+      type: str
+      sample: v1.4.0
+    revision_before:
+      description:
+        - The revision deployed before the run, V(0) when the release was never deployed;
+          C(null) when the run was refused before Helm's history was read.
+      returned: always
+      type: int
+      sample: 3
+    revision_after:
+      description:
+        - Helm's latest revision after the run (after a failed upgrade, the one
+          C(--rollback-on-failure) made) once Helm ran, else RV(report.revision_before); C(null)
+          when the run was refused before Helm's history was read.
+      returned: always
+      type: int
+      sample: 4
+    images:
+      description:
+        - The images (C(repository:tag)) of the release's Deployments, sorted - as live when the
+          rollout was checked; before that as rendered from the chart; empty when the run
+          stopped before either.
+      returned: always
+      type: list
+      elements: str
+      sample: [ghcr.io/owner/hackathon-todo/backend:v1.4.0]
+    failed_deployments:
+      description:
+        - When C(helm upgrade) failed, the Deployments (C(namespace/name)) Helm's watcher gave up
+          on; empty otherwise.
+      returned: always
+      type: list
+      elements: str
+      sample: [staging/todo-app-backend]
+    pod_problems:
+      description:
+        - When C(helm upgrade) failed, one line per container of the release that was in trouble
+          during the upgrade (crashes first, at most five) - C(pod/container), the reason, the
+          exit code and restarts, the last log line or the reason's message; empty otherwise.
+      returned: always
+      type: list
+      elements: str
+      sample:
+        - "todo-app-backend-7d9f-x2x/backend: CrashLoopBackOff (exit 1, 2 restarts), last log:
+          DATABASE_URL is not set"
+    recovery:
+      description:
+        - What was done with a release a killed Helm client left C(pending-*) - C(<status>
+          revision <n> → rollback to <m>) or C(<status> revision <n> → uninstall); empty when
+          there was nothing to recover.
+      returned: always
+      type: str
+      sample: pending-upgrade revision 7 → rollback to 6
+    lock:
+      description: The release lock (a C(coordination.k8s.io/v1) Lease, O(lock_name)).
+      returned: always
+      type: dict
+      contains:
+        holder:
+          description:
+            - This run's identity in the Lease (O(lock_holder) or C(user@host/<random>)); empty
+              when the run did not get to the lock (refused by the preflight, or a release of
+              what is live).
+          returned: always
+          type: str
+          sample: ci@runner-1/5f3a9c01
+        took_over_from:
+          description:
+            - The holder of a lock that was not renewed within O(lock_ttl), which this run took
+              over; empty otherwise.
+          returned: always
+          type: str
+          sample: ""
+        waited_s:
+          description: Seconds this run waited for another run's lock.
+          returned: always
+          type: float
+          sample: 0.0
+    certificate:
+      description: The TLS certificate check (O(certificate)).
+      returned: always
+      type: dict
+      contains:
+        status:
+          description:
+            - V(passed), V(failed), V(skipped) (O(certificate.enabled=false), or check mode) or
+              V(not run) (the run ended before the verification).
+          returned: always
+          type: str
+          sample: passed
+        summary:
+          description:
+            - Passed, the Certificate, its expiry and the days left; failed, what cert-manager's
+              objects say; skipped, O(certificate.skip_reason) or C(check mode); empty when not
+              run.
+          returned: always
+          type: str
+          sample: staging/todo-tls is Ready, expires 2027-02-20T12:00:00Z (75 days)
+    smoke:
+      description: The smoke checks (O(smoke)).
+      returned: always
+      type: dict
+      contains:
+        status:
+          description:
+            - V(passed), V(failed), V(skipped) (O(smoke.enabled=false), or check mode) or
+              V(not run) (the run ended before them).
+          returned: always
+          type: str
+          sample: passed
+        summary:
+          description:
+            - How many passed (and which failed) in how long; when some failed, why each did;
+              skipped, O(smoke.skip_reason) or C(check mode); empty when not run.
+          returned: always
+          type: str
+          sample: 2 of 2 smoke checks passed in 0.3 s
+        checks:
+          description: One entry per check, in the order of O(smoke.checks); empty unless they ran.
+          returned: always
+          type: list
+          elements: dict
+          contains:
+            name:
+              description: The check's name (its URL when it has none).
+              returned: always
+              type: str
+              sample: https://staging.todo.example.com/api/health
+            url:
+              description: The URL checked.
+              returned: always
+              type: str
+              sample: https://staging.todo.example.com/api/health
+            passed:
+              description: Whether the check passed.
+              returned: always
+              type: bool
+              sample: true
+            status:
+              description: The HTTP status of the last answer; C(null) when nothing answered.
+              returned: always
+              type: int
+              sample: 200
+            error:
+              description: Why the check failed; C(null) when it passed.
+              returned: always
+              type: str
+              sample: got HTTP 503 Service Unavailable, expected 200
+    analysis:
+      description:
+        - The release analysis (O(analysis)). Everything but RV(report.analysis.status) and
+          RV(report.analysis.summary) only when it ran (O(analysis.enabled), a release that
+          changed something, not in check mode, the verification before it passed).
+      returned: always
+      type: dict
+      contains:
+        status:
+          description:
+            - V(passed), V(failed), V(inconclusive), V(skipped) (off, check mode, a release of
+              what is live or a rollback) or V(not run) (the run ended before it).
+          returned: always
+          type: str
+          sample: passed
+        summary:
+          description:
+            - Ran, the verdict and each query's verdict with its worst value against its
+              threshold; skipped, why (O(analysis.skip_reason) when off); empty when not run.
+          returned: always
+          type: str
+          sample: >-
+            passed: error_rate passed (worst 0.002, threshold above 0.05); latency_p95 passed
+            (worst 0.12, threshold above 0.5)
+        prometheus:
+          description:
+            - Where Prometheus was asked - O(analysis.url) without credentials, or
+              C(service <namespace/name:port> (API server proxy)).
+          returned: when it ran
+          type: str
+          sample: service monitoring/monitoring-kube-prometheus-prometheus:9090 (API server proxy)
+        interval_s:
+          description: O(analysis.interval).
+          returned: when it ran
+          type: float
+          sample: 60.0
+        count:
+          description: O(analysis.count), the samples asked for per query.
+          returned: when it ran
+          type: int
+          sample: 5
+        failure_limit:
+          description: O(analysis.failure_limit).
+          returned: when it ran
+          type: int
+          sample: 0
+        inconclusive_limit:
+          description: O(analysis.inconclusive_limit).
+          returned: when it ran
+          type: int
+          sample: 0
+        dry_run:
+          description: O(analysis.dry_run) - the verdict was reported, never acted on.
+          returned: when it ran
+          type: bool
+          sample: false
+        queries_sent:
+          description: Queries sent to Prometheus, the preflight's included.
+          returned: when it ran
+          type: int
+          sample: 12
+        seconds:
+          description: How long the sampling took.
+          returned: when it ran
+          type: float
+          sample: 300.4
+        queries:
+          description:
+            - One entry per query (O(analysis.queries), or the defaults C(error_rate) and
+              C(latency_p95)).
+          returned: when it ran
+          type: list
+          elements: dict
+          contains:
+            name:
+              description: The query's name.
+              returned: always
+              type: str
+              sample: error_rate
+            query:
+              description: The PromQL as sent, C($namespace), C($release) and C($window) replaced.
+              returned: always
+              type: str
+              sample: >-
+                sum(rate(http_requests_total{namespace="staging", status=~"5.."}[60s]))
+                / sum(rate(http_requests_total{namespace="staging"}[60s]))
+            threshold:
+              description: The value a sample must not pass.
+              returned: always
+              type: float
+              sample: 0.05
+            direction:
+              description: V(above) or V(below) - a sample fails past the threshold that way.
+              returned: always
+              type: str
+              sample: above
+            verdict:
+              description:
+                - V(passed), V(failed) (more than O(analysis.failure_limit) samples failed) or
+                  V(inconclusive) (more than O(analysis.inconclusive_limit) had no value).
+              returned: always
+              type: str
+              sample: passed
+            samples:
+              description:
+                - The samples taken, oldest first; fewer than O(analysis.count) when a failed
+                  query ended the analysis early.
+              returned: always
+              type: list
+              elements: dict
+              contains:
+                time:
+                  description: When it was taken (UTC, C(YYYY-MM-DDTHH:MM:SSZ)).
+                  returned: always
+                  type: str
+                  sample: "2026-12-06T12:01:00Z"
+                value:
+                  description:
+                    - The worst series' value; C(null) when there was none (no series, NaN,
+                      Prometheus did not answer), which makes the sample inconclusive.
+                  returned: always
+                  type: float
+                  sample: 0.002
+                threshold:
+                  description: The query's threshold.
+                  returned: always
+                  type: float
+                  sample: 0.05
+                verdict:
+                  description: V(passed), V(failed) or V(inconclusive).
+                  returned: always
+                  type: str
+                  sample: passed
+                error:
+                  description: Why there was no value; empty when there was one.
+                  returned: always
+                  type: str
+                  sample: ""
+                labels:
+                  description: The labels of the series that decided the sample.
+                  returned: when that series has labels
+                  type: dict
+                  sample: {service: backend}
+    messages:
+      description: What the run said, one entry per step worth saying (RV(msg)'s lines).
+      returned: always
+      type: list
+      elements: str
+      sample: [5 Deployments rolled out completely]
+    durations_s:
+      description: Seconds per phase, rounded to a tenth.
+      returned: always
+      type: dict
+      contains:
+        preflight:
+          description: The preflight.
+          returned: when it passed
+          type: float
+          sample: 6.2
+        helm:
+          description:
+            - Lock, recovery and Helm (also for a release of what is live, and in check mode).
+          returned: when Helm's phase ended
+          type: float
+          sample: 48.1
+        verify:
+          description: The rollout, sidecar, certificate and smoke checks and the analysis.
+          returned: when they passed
+          type: float
+          sample: 3.4
+        total:
+          description: The whole run.
+          returned: always
+          type: float
+          sample: 57.7
+    finished_at:
+      description: When the run ended (UTC, C(YYYY-MM-DDTHH:MM:SSZ)).
+      returned: always
+      type: str
+      sample: "2026-12-06T12:06:00Z"
 report_markdown:
   description: The report as Markdown.
   returned: always
@@ -494,11 +899,14 @@ msg:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smoke
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import (
+    _conventions as conventions,
+)
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube_options import (
     kube_argument_spec,
 )
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smoke
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import (
     HAS_KUBERNETES,
     KUBERNETES_IMPORT_ERROR,
@@ -517,12 +925,9 @@ def argument_spec():
         release_name=dict(type="str", required=True),
         operation=dict(type="str", choices=["release", "rollback"], default="release"),
         image_tag=dict(type="str", default=""),
-        tag_pattern=dict(type="str", default=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+        tag_pattern=dict(type="str"),
         require_immutable_tag=dict(type="bool", default=False),
-        immutable_tag_pattern=dict(
-            type="str",
-            default=r"^(v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?|sha-[0-9a-f]{7,40})$",
-        ),
+        immutable_tag_pattern=dict(type="str"),
         rollback_revision=dict(type="int", default=0),
         chart_dir=dict(type="path", required=True),
         values_file=dict(type="path", required=True),
@@ -530,9 +935,9 @@ def argument_spec():
         extra_values=dict(type="dict", default={}),
         **kube_argument_spec(),
         supported_minors=dict(type="list", elements="str", default=[]),
-        secret_name=dict(type="str", default="app-secrets", no_log=False),
+        secret_name=dict(type="str", no_log=False),
         secret_keys=dict(type="list", elements="str", default=[], no_log=False),
-        pull_secret_name=dict(type="str", default="ghcr-pull-secret", no_log=False),
+        pull_secret_name=dict(type="str", no_log=False),
         quota_name=dict(type="str", default="environment-quota"),
         surge=dict(type="int", default=1),
         registry_url=dict(type="str", default="https://ghcr.io"),
@@ -613,16 +1018,47 @@ def argument_spec():
     )
 
 
+# Options whose default is one of the collection's conventions. They are documented by name, not
+# by value, so renaming one (module_utils/_conventions.py) is a one-line change.
+CONVENTION_DEFAULTS = dict(
+    tag_pattern=conventions.TAG_PATTERN,
+    immutable_tag_pattern=conventions.IMMUTABLE_TAG_PATTERN,
+    secret_name=conventions.SECRET_NAME,
+    pull_secret_name=conventions.PULL_SECRET_NAME,
+)
+
+
+def resolved_params(params):
+    """The module's parameters with the conventions filled in where the task gave none."""
+    out = dict(params)
+    for key, value in CONVENTION_DEFAULTS.items():
+        if out.get(key) in (None, ""):
+            out[key] = value
+    return out
+
+
+class HelmReleaseModule(_smoke.SecretHeadersModule):
+    """helm_release's smoke checks (and their secret headers) are under its `smoke` option."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("smoke_option", "smoke")
+        super(HelmReleaseModule, self).__init__(*args, **kwargs)
+
+
+def result_of(report):
+    """What the module returns besides the report's files; `succeeded` is the one verdict the
+    release role reads (it keeps no list of outcomes of its own)."""
+    return dict(outcome=report["outcome"], succeeded=report["outcome"] in SUCCESS)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = HelmReleaseModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    smoke = module.params["smoke"] or {}
-    secrets = _smoke.secret_header_values(smoke)
-    module.no_log_values.update(secrets)
+    secrets = module.secret_headers()
 
     run = Release(
-        module.params,
+        resolved_params(module.params),
         module.run_command,
         check_mode=module.check_mode,
         diff=module._diff,
@@ -630,15 +1066,15 @@ def main():
     )
     report = _smoke.redact(run.execute(), secrets)
     result = dict(
+        result_of(report),
         changed=run.changed,
-        outcome=report["outcome"],
         report=report,
         report_markdown=_smoke.redact(run.markdown, secrets),
     )
     if run.diff and run.changed:
         result["diff"] = run.diff
     lines = list(report["messages"])
-    if report["outcome"] in SUCCESS:
+    if result["succeeded"]:
         module.exit_json(msg="\n".join(lines) or report["outcome"], **result)
     live = report["revision_after"] or report["revision_before"]
     module.fail_json(

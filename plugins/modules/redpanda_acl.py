@@ -210,13 +210,13 @@ diff:
   type: dict
 """
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import RedpandaModule
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (
     OPERATIONS,
     PATTERN_TYPES,
     PERMISSIONS,
     RESOURCE_TYPES,
     RedpandaError,
-    RedpandaModule,
     acl_diff,
     acl_key_dict,
     expand_acl_entries,

@@ -156,11 +156,11 @@ requests:
   sample: {by_api: {Metadata: 1, DescribeConfigs: 1, DescribeAcls: 1}, total: 3}
 """
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import RedpandaModule
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (
     OPERATIONS,
     RESOURCE_TYPES,
     RedpandaError,
-    RedpandaModule,
     acl_key_dict,
     normalize_principal,
 )

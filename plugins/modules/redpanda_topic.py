@@ -167,9 +167,9 @@ diff:
   type: dict
 """
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import RedpandaModule
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (
     RedpandaError,
-    RedpandaModule,
     plan_topics,
     topic_diff,
     topic_name_problem,

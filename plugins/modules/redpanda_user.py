@@ -192,10 +192,12 @@ diff:
   type: dict
 """
 
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import RedpandaModule
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (
     SCRAM_MECHANISMS,
     RedpandaError,
-    RedpandaModule,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_user_plan import (
     plan_users,
     user_diff,
 )

@@ -25,9 +25,10 @@ description:
   - Only read-only requests (V(GET), V(HEAD), V(OPTIONS)) are sent. The module never reports
     C(changed) and does the same in check mode.
   - Values of secret headers are never returned or logged.
-  - Needs only the Python standard library, so it runs in any execution environment.
 author:
   - hackathon-todo platform team (@hackathon-todo)
+requirements:
+  - cryptography (the Python library; reads the server certificate of V(https://) checks)
 extends_documentation_fragment:
   - hackathon_todo.deploy.attributes
 attributes:
@@ -485,58 +486,68 @@ elapsed_ms:
   sample: 1210.4
 """
 
-from ansible.module_utils.basic import AnsibleModule
+import copy
+
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._probe import (
+    run_checks,
+    summarize,
+)
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._smoke import (
+    CHECK_DEFAULTS,
+    SecretHeadersModule,
     SmokeConfigError,
     redact,
     resolve_checks,
-    run_checks,
-    secret_header_values,
-    summarize,
+)
+
+# The per-check options without their defaults: those are CHECK_DEFAULTS, the values
+# resolve_checks fills in (DOCUMENTATION repeats them under `defaults`; ansible-test's
+# validate-modules and the unit tests keep the two equal).
+CHECK_OPTIONS = dict(
+    method=dict(type="str", choices=["GET", "HEAD", "OPTIONS"]),
+    headers=dict(type="dict"),
+    secret_headers=dict(type="list", elements="str", no_log=False),
+    status_code=dict(type="list", elements="int"),
+    body_contains=dict(type="list", elements="str"),
+    body_regex=dict(type="str"),
+    body_json=dict(
+        type="list",
+        elements="dict",
+        options=dict(
+            path=dict(type="str", required=True),
+            equals=dict(type="raw"),
+            exists=dict(type="bool", default=True),
+        ),
+    ),
+    timeout=dict(type="float"),
+    expect_redirect_to=dict(type="str"),
+    redirect_status=dict(type="list", elements="int"),
+    validate_certs=dict(type="bool"),
+    ca_path=dict(type="path"),
+    min_cert_days=dict(type="int"),
+    cert_issuer_contains=dict(type="str"),
+    latency_ms=dict(type="int"),
+    samples=dict(type="int"),
+    deadline=dict(type="float"),
+    retry_delay=dict(type="float"),
+    connect_to=dict(type="str"),
+    dns_server=dict(type="str"),
 )
 
 
 def check_options(for_defaults):
-    """Options of one check. `defaults` carries the same ones with the built-in defaults."""
+    """Options of one check. `defaults` carries the same ones, defaulting to CHECK_DEFAULTS.
 
-    def opt(type_, default=None, **extra):
-        spec = dict(type=type_, **extra)
-        if for_defaults and default is not None:
-            spec["default"] = default
-        return spec
-
-    options = dict(
-        method=opt("str", "GET", choices=["GET", "HEAD", "OPTIONS"]),
-        headers=opt("dict"),
-        secret_headers=opt("list", elements="str", no_log=False),
-        status_code=opt("list", [200], elements="int"),
-        body_contains=opt("list", elements="str"),
-        body_regex=opt("str"),
-        body_json=opt(
-            "list",
-            elements="dict",
-            options=dict(
-                path=dict(type="str", required=True),
-                equals=dict(type="raw"),
-                exists=dict(type="bool", default=True),
-            ),
-        ),
-        timeout=opt("float", 10.0),
-        expect_redirect_to=opt("str"),
-        redirect_status=opt("list", [301, 308], elements="int"),
-        validate_certs=opt("bool", True),
-        ca_path=opt("path"),
-        min_cert_days=opt("int", 0),
-        cert_issuer_contains=opt("str"),
-        latency_ms=opt("int"),
-        samples=opt("int", 1),
-        deadline=opt("float", 30.0),
-        retry_delay=opt("float", 1.0),
-        connect_to=opt("str"),
-        dns_server=opt("str"),
-    )
+    An empty built-in default (None, [], {}) stays undocumented and unset: a check then inherits
+    it through resolve_checks the same way.
+    """
+    options = copy.deepcopy(CHECK_OPTIONS)
     if not for_defaults:
         options.update(name=dict(type="str"), url=dict(type="str", required=True))
+        return options
+    for name, spec in options.items():
+        if CHECK_DEFAULTS[name] not in (None, [], {}):
+            spec["default"] = copy.deepcopy(CHECK_DEFAULTS[name])
     return options
 
 
@@ -548,25 +559,13 @@ def argument_spec():
     )
 
 
-class SmokeCheckModule(AnsibleModule):
-    """AnsibleModule that knows which header values are secrets before it logs anything.
-
-    AnsibleModule logs its invocation (syslog/journal) and returns it with every result, even a
-    validation failure, masking only `no_log_values`. Secret headers are identified by name
-    inside a dict, which no_log cannot express (marking all headers no_log would mask every
-    occurrence of harmless values such as "https" or "application/json"). So the secret values
-    are registered as soon as the raw parameters are read.
-    """
-
-    def _load_params(self):
-        super(SmokeCheckModule, self)._load_params()
-        self.no_log_values.update(secret_header_values(self.params))
+class SmokeCheckModule(SecretHeadersModule):
+    """smoke_check's checks and defaults are top-level options."""
 
 
 def main():
     module = SmokeCheckModule(argument_spec=argument_spec(), supports_check_mode=True)
-    secrets = secret_header_values(module.params)
-    module.no_log_values.update(secrets)
+    secrets = module.secret_headers()
 
     if module.params["concurrency"] < 1:
         module.fail_json(msg="concurrency must be at least 1", changed=False)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.ansible_run import run_module
+import json
+import subprocess
+
+from tests.ansible_run import _env, run_module
 
 
 def test_seed_declaration_is_priced_with_its_breakdown():
@@ -31,3 +34,46 @@ def test_seed_declaration_is_priced_with_its_breakdown():
     assert (estimate["monthly_min"], estimate["monthly_max"]) == (88.0, 136.0)
     assert [line["monthly_min"] for line in estimate["lines"]] == [72.0, 12.0, 4.0, 0.0]
     assert result.result["msg"].startswith("DOKS hackathon-todo: $88.00/month")
+
+
+def test_a_taint_doks_cluster_refuses_is_refused_the_same_way():
+    pools = [
+        {
+            "name": "workers",
+            "size": "s-2vcpu-4gb",
+            "count": 3,
+            "taints": [{"key": "dedicated", "value": "web"}],  # no effect
+        }
+    ]
+    cost = run_module("doks_cost_estimate", {"node_pools": pools}, check=True)
+    # argument validation comes first: doks_cluster refuses the list before any API request
+    cluster = run_module(
+        "doks_cluster",
+        {"name": "c", "region": "nyc1", "version": "1.36", "node_pools": pools, "token": "x"},
+        check=True,
+    )
+    assert cluster.failed and "effect" in cluster.result["msg"], cluster.result
+    assert cost.failed, cost.result
+    assert cost.result["msg"] == cluster.result["msg"]
+
+
+def test_both_modules_document_one_node_pools_list():
+    names = ("doks_cluster", "doks_cost_estimate")
+    shown = subprocess.run(
+        ["ansible-doc", "--json", *(f"hackathon_todo.deploy.{name}" for name in names)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=True,
+    )
+    docs = json.loads(shown.stdout)
+    suboptions = [
+        docs[f"hackathon_todo.deploy.{name}"]["doc"]["options"]["node_pools"]["suboptions"]
+        for name in names
+    ]
+    assert suboptions[0] == suboptions[1]
+    assert suboptions[1]["taints"]["suboptions"]["effect"]["choices"] == [
+        "NoSchedule",
+        "PreferNoSchedule",
+        "NoExecute",
+    ]

@@ -540,7 +540,7 @@ def test_drift_changes_nothing_and_reports_isolation(release, kube_cluster):
     proc = run_playbook("drift.yml", timeout=900)
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert "isolation of staging, production: OK" in proc.stdout
-    assert "app-secrets differ between environments: True" in proc.stdout
+    assert "app secrets differ between environments: True" in proc.stdout
     assert re.search(r"staging release drift: (none|not released yet)", proc.stdout), proc.stdout[
         -3000:
     ]

@@ -10,14 +10,22 @@ import jinja2
 import pytest
 import yaml
 
+from plugins.module_utils._conventions import convention
 from tests.helm import by_kind, render_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
+def _lookup(plugin: str, name: str, **options):
+    # The one lookup these defaults use: the collection's conventions.
+    assert plugin == "hackathon_todo.deploy.convention", plugin
+    return convention(name, **options)
+
+
 def _default(role: str, name: str, **variables) -> str:
     defaults = yaml.safe_load((ROOT / "roles" / role / "defaults/main.yml").read_text())
-    return jinja2.Template(defaults[name], undefined=jinja2.StrictUndefined).render(**variables)
+    template = jinja2.Template(defaults[name], undefined=jinja2.StrictUndefined)
+    return template.render(lookup=_lookup, **variables).strip()
 
 
 def _chart_group(env: str, *extra: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _analysis
 
-from tests.prometheus_support import Exporter, Prometheus, free_port, prometheus_binary
+from tests.prometheus_support import free_port, scraping, settle
 
 OPTIONS = {
     "enabled": True,
@@ -30,21 +30,19 @@ VARIABLES = {"namespace": "production", "release": "todo-app"}
 
 
 @pytest.fixture(scope="module")
-def exporter():
-    e = Exporter()
-    yield e
-    e.close()
+def scraped():
+    with scraping("production") as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
-def prometheus(exporter):
-    prom = Prometheus(prometheus_binary(), exporter)
-    try:
-        # rate() over 5s needs a few scrapes of the exporter.
-        prom.wait_for('rate(http_requests_total{namespace="production"}[5s]) > 0')
-        yield prom
-    finally:
-        prom.stop()
+def exporter(scraped):
+    return scraped[0]
+
+
+@pytest.fixture(scope="module")
+def prometheus(scraped):
+    return scraped[1]
 
 
 def _analysis_of(prometheus, **change):
@@ -53,22 +51,8 @@ def _analysis_of(prometheus, **change):
     return _analysis.Analysis(a, _analysis.url_transport(a["url"]), VARIABLES)
 
 
-def _settle(exporter, prometheus, share):
-    """Set the error share and wait until a 5s window holds only it."""
-    exporter.set(error_share=share)
-    want = ">= %s" % (share - 0.001) if share else "== 0"
-    prometheus.wait_for(
-        'sum(rate(http_requests_total{namespace="production", status="500"}[5s]))'
-        '/ sum(rate(http_requests_total{namespace="production"}[5s])) ' + want
-    )
-    prometheus.wait_for(
-        'min_over_time((sum(rate(http_requests_total{namespace="production", status="500"}[5s]))'
-        '/ sum(rate(http_requests_total{namespace="production"}[5s])))[3s:1s]) ' + want
-    )
-
-
 def test_a_healthy_release_passes_every_sample(exporter, prometheus):
-    _settle(exporter, prometheus, 0.0)
+    settle(exporter, prometheus, 0.0)
     run = _analysis_of(prometheus)
     run.validate()
     r = run.run()
@@ -87,7 +71,7 @@ def test_a_healthy_release_passes_every_sample(exporter, prometheus):
 
 
 def test_twenty_percent_errors_fail_at_the_first_sample(exporter, prometheus):
-    _settle(exporter, prometheus, 0.2)
+    settle(exporter, prometheus, 0.2)
     r = _analysis_of(prometheus).run()
     assert r["status"] == "failed"
     (error_rate, latency) = r["queries"]
@@ -103,7 +87,7 @@ def test_twenty_percent_errors_fail_at_the_first_sample(exporter, prometheus):
 
 
 def test_a_failure_limit_lets_that_many_failed_samples_pass(exporter, prometheus):
-    _settle(exporter, prometheus, 0.2)
+    settle(exporter, prometheus, 0.2)
     r = _analysis_of(prometheus, failure_limit=2, count=3).run()
     # all three failed: more than two
     assert [s["verdict"] for s in r["queries"][0]["samples"]] == ["failed"] * 3
@@ -126,7 +110,7 @@ OPTIONS_QUERY = (
 
 
 def test_a_dry_run_measures_every_sample_even_after_a_failure(exporter, prometheus):
-    _settle(exporter, prometheus, 0.2)
+    settle(exporter, prometheus, 0.2)
     r = _analysis_of(prometheus, dry_run=True, count=2).run()
     assert r["status"] == "failed" and r["dry_run"] is True
     assert len(r["queries"][0]["samples"]) == 2
@@ -209,7 +193,7 @@ def test_an_unreachable_prometheus_is_unreachable_then_inconclusive():
 
 
 def test_the_report_shows_every_sample_and_the_query(exporter, prometheus):
-    _settle(exporter, prometheus, 0.2)
+    settle(exporter, prometheus, 0.2)
     r = _analysis_of(prometheus, count=2, failure_limit=1).run()
     md = "\n".join(_analysis.render_markdown(r))
     assert md.count("| error_rate |") == 2 and md.count("| latency_p95 |") == 2

@@ -8,7 +8,7 @@ leave everything alone, `exclusive` scoping, role expansion, password handling.
 from __future__ import annotations
 
 import pytest
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (
     AclKey,
     acl_diff,
     acl_text,
@@ -17,9 +17,11 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda im
     normalize_principal,
     plan_acls,
     plan_topics,
-    plan_users,
     topic_diff,
     topic_name_problem,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_user_plan import (
+    plan_users,
     user_diff,
 )
 

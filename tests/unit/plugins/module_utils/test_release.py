@@ -9,8 +9,16 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _release
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import Helm, HelmError
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import (
+    _pods,
+    _release_preflight,
+    _release_report,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import (
+    Helm,
+    HelmError,
+    merge,
+)
 
 INPUTS = {
     "environment": "staging",
@@ -26,7 +34,7 @@ INPUTS = {
 
 def test_merge_is_helms_maps_merge_lists_replace():
     base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
-    out = _release.merge(base, {"a": {"c": [3]}, "e": {"f": 1}})
+    out = merge(base, {"a": {"c": [3]}, "e": {"f": 1}})
     assert out == {"a": {"b": 1, "c": [3]}, "d": 1, "e": {"f": 1}}
     assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}  # not modified in place
 
@@ -56,7 +64,7 @@ def test_merge_is_helms_maps_merge_lists_replace():
     ],
 )
 def test_inputs(change, message):
-    problem = _release.check_inputs({**INPUTS, **change})
+    problem = _release_preflight.check_inputs({**INPUTS, **change})
     if message is None:
         assert problem is None
     else:
@@ -80,7 +88,7 @@ def _deployment(name, want=2, **status):
 
 
 def test_a_rollout_is_complete_only_when_every_count_matches():
-    assert _release.rollout_incomplete([_deployment("ok")]) == []
+    assert _pods.rollout_incomplete([_deployment("ok")]) == []
     cases = [
         _deployment("stale", observedGeneration=2),  # controller has not seen the new spec
         _deployment("updating", updatedReplicas=1),
@@ -88,7 +96,7 @@ def test_a_rollout_is_complete_only_when_every_count_matches():
         _deployment("unavailable", availableReplicas=1),  # inside minReadySeconds
         _deployment("old-pods-left", replicas=3),  # the surge pod's predecessor still runs
     ]
-    assert _release.rollout_incomplete(cases) == [d["metadata"]["name"] for d in cases]
+    assert _pods.rollout_incomplete(cases) == [d["metadata"]["name"] for d in cases]
 
 
 @pytest.mark.parametrize(
@@ -100,7 +108,7 @@ def test_the_dapr_configurations_a_release_needs_from_the_namespace(env, expecte
     from tests.helm import render, render_env
 
     rendered = render_env(env) if env else render("t", "default")
-    assert _release.dapr_configs_to_find(rendered) == expected
+    assert _release_preflight.dapr_configs_to_find(rendered) == expected
 
 
 def test_images_of_reads_deployments_only():
@@ -112,14 +120,30 @@ def test_images_of_reads_deployments_only():
         },
     ]
     listed = [{"spec": {"template": {"spec": {"containers": [{"image": "c:1"}]}}}}]  # no kind
-    assert _release.images_of(rendered) == ["a:1", "b:1"]
-    assert _release.images_of(listed) == ["c:1"]
+    assert _pods.images_of(rendered) == ["a:1", "b:1"]
+    assert _pods.images_of(listed) == ["c:1"]
+
+
+def test_the_release_names_the_secrets_it_checked():
+    # The preflight checks p["secret_name"] and p["pull_secret_name"]; the chart must read the
+    # same ones, so a renamed Secret is renamed in one place (the convention).
+    p = {"secret_name": "renamed-secrets", "pull_secret_name": "renamed-pull"}
+    values = {"global": {"imagePullSecrets": ["another-pull"]}, "secretName": "app-secrets"}
+    assert _release_preflight.secret_values(values, p) == {
+        "secretName": "renamed-secrets",
+        "global": {"imagePullSecrets": ["another-pull", "renamed-pull"]},
+    }
+    p["pull_secret_name"] = "another-pull"
+    assert _release_preflight.secret_values(values, p)["global"]["imagePullSecrets"] == [
+        "another-pull"
+    ]
+    assert _release_preflight.secret_values({}, p)["global"]["imagePullSecrets"] == ["another-pull"]
 
 
 def test_secret_digest_changes_with_any_value_and_ignores_key_order():
-    a = _release.secret_digest({"A": "eA==", "B": "eQ=="})
-    assert a == _release.secret_digest({"B": "eQ==", "A": "eA=="})
-    assert a != _release.secret_digest({"A": "eA==", "B": "eg=="})
+    a = _release_preflight.secret_digest({"A": "eA==", "B": "eQ=="})
+    assert a == _release_preflight.secret_digest({"B": "eQ==", "A": "eA=="})
+    assert a != _release_preflight.secret_digest({"A": "eA==", "B": "eg=="})
 
 
 # What Helm 4.3.1 printed on the test bed for `helm upgrade --rollback-on-failure --wait=watcher
@@ -199,7 +223,7 @@ def test_markdown_report_says_outcome_why_and_smoke():
         "lock": {"took_over_from": "ci@runner/1"},
         "error": "the smoke checks failed",
     }
-    md = _release.render_markdown(report)
+    md = _release_report.render_markdown(report)
     assert "### Release of `todo-app` in production: **rolled back**" in md
     assert "| revision | 4 → 6 |" in md
     assert "taken over from stale holder ci@runner/1" in md
@@ -209,7 +233,7 @@ def test_markdown_report_says_outcome_why_and_smoke():
 
 
 def test_markdown_report_of_a_refusal_before_the_history_names_no_revision():
-    md = _release.render_markdown(
+    md = _release_report.render_markdown(
         {
             "operation": "release",
             "release": "todo-app",
@@ -258,7 +282,7 @@ def test_pod_problems_name_the_crash_and_its_exit():
         ),
         _pod("b-2", ready=True, state={"running": {}}),
     ]
-    assert _release.pod_problems(pods) == [
+    assert _pods.pod_problems(pods) == [
         {
             "pod": "b-1",
             "container": "backend",
@@ -271,18 +295,18 @@ def test_pod_problems_name_the_crash_and_its_exit():
 
 
 def test_pod_problems_running_but_not_ready_is_a_readiness_failure():
-    (entry,) = _release.pod_problems([_pod("b-1", ready=False, state={"running": {}})])
+    (entry,) = _pods.pod_problems([_pod("b-1", ready=False, state={"running": {}})])
     assert entry["reason"] == "NotReady" and "readiness probe" in entry["message"]
 
 
 def test_pod_problems_ignore_terminating_pods():
     pod = _pod("b-1", ready=False, state={"running": {}})
     pod["metadata"]["deletionTimestamp"] = "2026-12-06T00:00:00Z"
-    assert _release.pod_problems([pod]) == []
+    assert _pods.pod_problems([pod]) == []
 
 
 def test_pod_watch_summary_puts_crashes_first_with_the_last_log_line():
-    watch = _release.PodWatch(kube=None, namespace="staging", selector="")
+    watch = _pods.PodWatch(kube=None, namespace="staging", selector="")
     watch.problems = {
         ("a", "c"): {
             "pod": "a",
@@ -329,7 +353,7 @@ def test_a_pod_that_asks_for_dapr_and_runs_without_its_sidecar_is_named():
         _dapr_pod("backend-2", ["backend"]),  # admitted while the injector was down
         _dapr_pod("mcp-1", ["mcp"], enabled="True"),
     ]
-    assert _release.pods_without_sidecar(pods) == ["backend-2", "mcp-1"]
+    assert _pods.pods_without_sidecar(pods) == ["backend-2", "mcp-1"]
 
 
 def test_pods_without_dapr_terminating_pods_and_native_sidecars_pass():
@@ -339,7 +363,7 @@ def test_pods_without_dapr_terminating_pods_and_native_sidecars_pass():
         _dapr_pod("old-1", ["backend"], deleting=True),
         _dapr_pod("native-1", ["backend"], init=["daprd"]),  # NATIVE_SIDECAR_ENABLED
     ]
-    assert _release.pods_without_sidecar(pods) == []
+    assert _pods.pods_without_sidecar(pods) == []
 
 
 # -- the log line a failed rollout's report quotes (telling_line) -------------------------------
@@ -355,12 +379,12 @@ def test_a_go_panic_is_quoted_by_its_message_not_its_last_stack_frame():
         "github.com/dapr/dapr/cmd/daprd/components.init.0()",
         "\tgithub.com/dapr/dapr@v1.18.3/cmd/daprd/components/zz_notag.go:21 +0x25",
     ]
-    assert _release.telling_line(lines).startswith("panic: When building")
+    assert _pods.telling_line(lines).startswith("panic: When building")
     fatal = ["goroutine 5 [running]:", "fatal error: concurrent map writes", "\tmain.go:3"]
-    assert _release.telling_line(fatal) == "fatal error: concurrent map writes"
+    assert _pods.telling_line(fatal) == "fatal error: concurrent map writes"
 
 
 def test_other_logs_are_quoted_by_their_last_line():
     lines = ['{"level":"info","msg":"starting"}', '{"level":"fatal","msg":"no broker"}', ""]
-    assert _release.telling_line(lines) == '{"level":"fatal","msg":"no broker"}'
-    assert _release.telling_line([]) == ""
+    assert _pods.telling_line(lines) == '{"level":"fatal","msg":"no broker"}'
+    assert _pods.telling_line([]) == ""

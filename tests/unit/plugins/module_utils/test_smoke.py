@@ -8,13 +8,14 @@ import itertools
 import ssl
 
 import pytest
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _smoke
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _probe, _smoke, _x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 UTC = datetime.UTC
+_BMP = x509.name._ASN1Type.BMPString
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 
 
@@ -58,14 +59,14 @@ def _cert(
     return cert, cert.public_bytes(serialization.Encoding.DER)
 
 
-# --- DER reading ------------------------------------------------------------------------------
+# --- certificate reading ----------------------------------------------------------------------
 
 
 def test_parse_der_reads_validity_names_and_sans():
     cert, der = _cert(
         dns=("todo.example.com", "*.todo.example.com"), ips=("203.0.113.7", "2001:db8::1")
     )
-    info = _smoke.parse_der_certificate(der)
+    info = _x509.parse_der_certificate(der)
     assert info["not_before"] == cert.not_valid_before_utc
     assert info["not_after"] == cert.not_valid_after_utc
     assert info["issuer"] == "C=US, O=Let's Encrypt, CN=R11"
@@ -78,14 +79,14 @@ def test_parse_der_generalized_time_after_2049_and_unicode_names():
     # RFC 5280: dates from 2050 on are GeneralizedTime, earlier ones UTCTime
     not_after = datetime.datetime(2051, 3, 4, 5, 6, 7, tzinfo=UTC)
     _cert_obj, der = _cert(not_after=not_after, issuer_org="Ünïcode Trust GmbH")
-    info = _smoke.parse_der_certificate(der)
+    info = _x509.parse_der_certificate(der)
     assert info["not_after"] == not_after
     assert info["issuer"] == "C=US, O=Ünïcode Trust GmbH, CN=R11"
 
 
 def test_parse_der_without_san():
     _cert_obj, der = _cert(san=False)
-    info = _smoke.parse_der_certificate(der)
+    info = _x509.parse_der_certificate(der)
     assert info["dns_names"] == [] and info["ip_addresses"] == []
 
 
@@ -95,7 +96,7 @@ def test_parse_der_agrees_with_the_stdlib_decoder(tmp_path):
     pem = tmp_path / "c.pem"
     pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     ref = ssl._ssl._test_decode_cert(str(pem))
-    info = _smoke.parse_der_certificate(der)
+    info = _x509.parse_der_certificate(der)
     assert ssl.cert_time_to_seconds(ref["notAfter"]) == info["not_after"].timestamp()
     assert ssl.cert_time_to_seconds(ref["notBefore"]) == info["not_before"].timestamp()
     assert [v for k, v in ref["subjectAltName"] if k == "DNS"] == info["dns_names"]
@@ -106,31 +107,114 @@ def test_parse_der_agrees_with_the_stdlib_decoder(tmp_path):
     "der", [b"", b"\x30", b"\x30\x05\x02\x01\x01", b"\x04\x00", b"\x30\x84\xff\xff\xff\xff"]
 )
 def test_parse_der_rejects_garbage(der):
-    with pytest.raises(_smoke.CertificateParseError):
-        _smoke.parse_der_certificate(der)
+    with pytest.raises(_x509.CertificateParseError):
+        _x509.parse_der_certificate(der)
 
 
 def test_parse_der_rejects_truncated_certificate():
     _cert_obj, der = _cert()
-    with pytest.raises(_smoke.CertificateParseError):
-        _smoke.parse_der_certificate(der[:-20])
+    with pytest.raises(_x509.CertificateParseError):
+        _x509.parse_der_certificate(der[:-20])
+
+
+def _with_time(der, old, new):
+    """der with the validity time TLV `old` replaced by `new` of another length; the lengths of
+    Validity, tbsCertificate and Certificate follow. The signature no longer matches (reading
+    the certificate does not verify it)."""
+    grow = len(new) - len(old)
+    at = der.index(old)
+    out = bytearray(der[:at] + new + der[at + len(old) :])
+
+    def fix(pos):  # add `grow` to the length of the TLV at pos; the position of its value
+        first = out[pos + 1]
+        if not first & 0x80:
+            out[pos + 1] = first + grow
+            return pos + 2
+        size = first & 0x7F
+        length = int.from_bytes(out[pos + 2 : pos + 2 + size], "big") + grow
+        out[pos + 2 : pos + 2 + size] = length.to_bytes(size, "big")
+        return pos + 2 + size
+
+    fix(fix(0))  # Certificate, then tbsCertificate
+    validity = at - 2 - 15  # not_after's TLV follows a 15-byte UTCTime not_before
+    assert out[validity] == 0x30
+    fix(validity)
+    return bytes(out)
 
 
 @pytest.mark.parametrize(
-    ("tag", "text", "year"),
+    ("when", "tlv", "year"),
     [
-        (0x17, "491231235959Z", 2049),
-        (0x17, "500101000000Z", 1950),
-        (0x18, "20510304050607Z", 2051),
+        (
+            {"not_after": datetime.datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC)},
+            b"\x17\x0d491231235959Z",
+            2049,
+        ),
+        (
+            {"not_before": datetime.datetime(1950, 1, 1, tzinfo=UTC)},
+            b"\x17\x0d500101000000Z",
+            1950,
+        ),
+        (
+            {"not_after": datetime.datetime(2051, 3, 4, 5, 6, 7, tzinfo=UTC)},
+            b"\x18\x0f20510304050607Z",
+            2051,
+        ),
     ],
 )
-def test_der_time_century_rules(tag, text, year):
-    assert _smoke._der_time(tag, text.encode()).year == year
+def test_validity_time_century_rules(when, tlv, year):
+    # RFC 5280 4.1.2.5: UTCTime YY >= 50 is 19YY, below 20YY; from 2050 on GeneralizedTime
+    _cert_obj, der = _cert(**when)
+    assert tlv in der  # the encoding this case is about
+    info = _x509.parse_der_certificate(der)
+    assert info["not_before" if "not_before" in when else "not_after"].year == year
 
 
-def test_der_time_rejects_local_times():
-    with pytest.raises(_smoke.CertificateParseError):
-        _smoke._der_time(0x17, b"2611271200+0100")
+def test_validity_rejects_local_times():
+    not_after = datetime.datetime(2026, 12, 27, 12, 0, 0, tzinfo=UTC)
+    _cert_obj, der = _cert(not_after=not_after)
+    utc = b"\x17\x0d261227120000Z"
+    assert _x509.parse_der_certificate(_with_time(der, utc, utc))["not_after"] == not_after
+    with pytest.raises(_x509.CertificateParseError):
+        _x509.parse_der_certificate(_with_time(der, utc, b"\x17\x0f2612271200+0100"))
+
+
+def test_names_keep_certificate_order_multi_valued_rdns_and_unknown_attributes():
+    key = ec.generate_private_key(ec.SECP256R1())
+    rdn = x509.RelativeDistinguishedName
+    subject = x509.Name(
+        [
+            rdn(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "O1"),
+                    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "OU1"),
+                ]
+            ),
+            rdn([x509.NameAttribute(NameOID.STREET_ADDRESS, "Main St")]),
+            rdn([x509.NameAttribute(NameOID.EMAIL_ADDRESS, "ops@example.com")]),
+            rdn([x509.NameAttribute(NameOID.COMMON_NAME, "BMP Ü", _type=_BMP)]),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    info = _x509.parse_der_certificate(cert.public_bytes(serialization.Encoding.DER))
+    assert info["subject"] == "O=O1+OU=OU1, 2.5.4.9=Main St, emailAddress=ops@example.com, CN=BMP Ü"
+    assert info["issuer"] == info["subject"]
+
+
+def test_reading_a_certificate_needs_cryptography(monkeypatch):
+    _cert_obj, der = _cert()
+    monkeypatch.setattr(_x509, "HAS_CRYPTOGRAPHY", False)
+    with pytest.raises(RuntimeError, match="cryptography"):
+        _x509.parse_der_certificate(der)
 
 
 # --- host coverage and wording ----------------------------------------------------------------
@@ -167,26 +251,26 @@ def _info(
 )
 def test_cert_covers_host(host, covered):
     info = _info(dns=["todo.example.com", "*.todo.example.com", "127.0.0.1"], ips=["203.0.113.7"])
-    assert _smoke.cert_covers_host(info, host) is covered
+    assert _x509.cert_covers_host(info, host) is covered
 
 
 def test_expired_certificate_wording():
     info = _info(dns=["h"], not_after=NOW - datetime.timedelta(days=3, hours=5))
-    assert _smoke.certificate_problems(info, "h", NOW) == [
+    assert _x509.certificate_problems(info, "h", NOW) == [
         "certificate expired 3 days ago (not after 2026-11-24T07:00:00Z)"
     ]
     recent = _info(dns=["h"], not_after=NOW - datetime.timedelta(hours=5))
-    assert _smoke.certificate_problems(recent, "h", NOW) == [
+    assert _x509.certificate_problems(recent, "h", NOW) == [
         "certificate expired 5 hours ago (not after 2026-11-27T07:00:00Z)"
     ]
-    assert _smoke.days_left(info, NOW) == -4
+    assert _x509.days_left(info, NOW) == -4
 
 
 def test_not_yet_valid_and_wrong_host_are_both_named():
     info = _info(
         dns=["other.example"], ips=["192.0.2.9"], not_before=NOW + datetime.timedelta(days=1)
     )
-    assert _smoke.certificate_problems(info, "todo.example.com", NOW) == [
+    assert _x509.certificate_problems(info, "todo.example.com", NOW) == [
         "certificate is not valid yet (not before 2026-11-28T12:00:00Z)",
         "certificate does not cover host todo.example.com (SANs: DNS:other.example, IP:192.0.2.9)",
     ]
@@ -194,7 +278,7 @@ def test_not_yet_valid_and_wrong_host_are_both_named():
 
 def test_hostname_mismatch_is_reported_apart_from_trust():
     info = _info(dns=["other.example"])
-    msg = _smoke.explain_verify_failure(
+    msg = _x509.explain_verify_failure(
         62, "Hostname mismatch", info, "todo.example.com", "the system trust store", NOW
     )
     assert msg == "certificate does not cover host todo.example.com (SANs: DNS:other.example)"
@@ -202,7 +286,7 @@ def test_hostname_mismatch_is_reported_apart_from_trust():
 
 def test_untrusted_certificate_names_trust_store_issuer_and_other_problems():
     info = _info(dns=["other.example"])
-    msg = _smoke.explain_verify_failure(
+    msg = _x509.explain_verify_failure(
         20,
         "unable to get local issuer certificate",
         info,
@@ -218,15 +302,15 @@ def test_untrusted_certificate_names_trust_store_issuer_and_other_problems():
 
 
 def test_verify_failure_without_a_readable_certificate():
-    msg = _smoke.explain_verify_failure(
+    msg = _x509.explain_verify_failure(
         10, "certificate has expired", None, "h", "the system trust store", NOW
     )
     assert msg == "certificate is not trusted by the system trust store: certificate has expired"
 
 
 def test_days_left_counts_whole_days():
-    assert _smoke.days_left(_info(not_after=NOW + datetime.timedelta(days=5, hours=23)), NOW) == 5
-    assert _smoke.days_left(_info(not_after=NOW + datetime.timedelta(hours=1)), NOW) == 0
+    assert _x509.days_left(_info(not_after=NOW + datetime.timedelta(days=5, hours=23)), NOW) == 5
+    assert _x509.days_left(_info(not_after=NOW + datetime.timedelta(hours=1)), NOW) == 0
 
 
 # --- body assertions --------------------------------------------------------------------------
@@ -287,21 +371,21 @@ def test_normalize_url_for_redirect_comparison(a, b, same):
 
 def test_percentile_is_nearest_rank():
     values = list(range(1, 21))  # 1..20
-    assert _smoke.percentile(values, 0.95) == 19
-    assert _smoke.percentile(values, 0.50) == 10
-    assert _smoke.percentile([7.0], 0.95) == 7.0
-    assert _smoke.percentile([5, 1, 9], 0.5) == 5
+    assert _probe.percentile(values, 0.95) == 19
+    assert _probe.percentile(values, 0.50) == 10
+    assert _probe.percentile([7.0], 0.95) == 7.0
+    assert _probe.percentile([5, 1, 9], 0.5) == 5
 
 
 # --- retries ----------------------------------------------------------------------------------
 
 
 def test_backoff_doubles_up_to_cap():
-    delays = _smoke.backoff_delays(1.0, rng=lambda: 0.5)  # jitter midpoint = no jitter
+    delays = _probe.backoff_delays(1.0, rng=lambda: 0.5)  # jitter midpoint = no jitter
     assert list(itertools.islice(delays, 6)) == [1, 2, 4, 8, 10, 10]
-    big = _smoke.backoff_delays(15.0, rng=lambda: 0.5)
+    big = _probe.backoff_delays(15.0, rng=lambda: 0.5)
     assert list(itertools.islice(big, 2)) == [15, 15]
-    jittered = _smoke.backoff_delays(1.0, rng=lambda: 1.0)
+    jittered = _probe.backoff_delays(1.0, rng=lambda: 1.0)
     assert next(jittered) == pytest.approx(1.1)
 
 
@@ -330,21 +414,21 @@ def _scripted(monkeypatch, outcomes, fake, seconds_per_attempt=0.0):
     def attempt(check, ctx, now=None):
         calls.append(fake.now)
         fake.now += seconds_per_attempt
-        result = _smoke.Attempt()
+        result = _probe.Attempt()
         result.error = outcomes[min(len(calls), len(outcomes)) - 1]
         result.status = 200 if result.error is None else 503
         result.latencies = [12.0]
         return result
 
-    monkeypatch.setattr(_smoke, "attempt", attempt)
-    monkeypatch.setattr(_smoke.random, "random", lambda: 0.5)
+    monkeypatch.setattr(_probe, "attempt", attempt)
+    monkeypatch.setattr(_probe.random, "random", lambda: 0.5)
     return calls
 
 
 def test_retries_until_deadline_then_reports_last_error(monkeypatch):
     fake = _FakeTime()
     calls = _scripted(monkeypatch, ["first", "second", "third", "fourth", "fifth"], fake)
-    result = _smoke.run_check(
+    result = _probe.run_check(
         _check(deadline=10.0, retry_delay=1.0), None, clock=fake.clock, sleep=fake.sleep
     )
     assert fake.sleeps == [1.0, 2.0, 4.0, 3.0]  # the last wait is cut to the deadline
@@ -357,7 +441,7 @@ def test_retries_until_deadline_then_reports_last_error(monkeypatch):
 def test_passes_as_soon_as_an_attempt_passes(monkeypatch):
     fake = _FakeTime()
     _scripted(monkeypatch, ["down", "down", None], fake)
-    result = _smoke.run_check(
+    result = _probe.run_check(
         _check(deadline=60.0, retry_delay=0.5), None, clock=fake.clock, sleep=fake.sleep
     )
     assert result["passed"] and result["attempts"] == 3 and result["error"] is None
@@ -367,14 +451,14 @@ def test_passes_as_soon_as_an_attempt_passes(monkeypatch):
 def test_deadline_zero_means_one_attempt(monkeypatch):
     fake = _FakeTime()
     _scripted(monkeypatch, ["down"], fake)
-    result = _smoke.run_check(_check(deadline=0.0), None, clock=fake.clock, sleep=fake.sleep)
+    result = _probe.run_check(_check(deadline=0.0), None, clock=fake.clock, sleep=fake.sleep)
     assert result["attempts"] == 1 and fake.sleeps == []
 
 
 def test_no_attempt_starts_after_the_deadline(monkeypatch):
     fake = _FakeTime()
     calls = _scripted(monkeypatch, ["slow failure"], fake, seconds_per_attempt=4.0)
-    result = _smoke.run_check(
+    result = _probe.run_check(
         _check(deadline=5.0, retry_delay=1.0), None, clock=fake.clock, sleep=fake.sleep
     )
     assert calls == [0.0, 5.0]  # 0-4 s, wait 1 s, 5-9 s, then stop
@@ -457,6 +541,16 @@ def test_resolve_checks_rejects_bad_input_naming_the_check(check, message):
     assert message in str(err.value)
 
 
+def test_https_checks_need_cryptography(monkeypatch):
+    monkeypatch.setattr(_smoke, "HAS_CRYPTOGRAPHY", False)
+    assert _smoke.resolve_checks([{"url": "http://h/"}], {})[0]["https"] is False
+    with pytest.raises(_smoke.SmokeConfigError) as err:
+        _smoke.resolve_checks([{"url": "http://h/"}, {"url": "https://h/", "name": "tls"}], {})
+    assert str(err.value).startswith(
+        "checks[1] (tls): Failed to import the required Python library (cryptography)"
+    )
+
+
 def test_secret_header_values_from_raw_and_validated_params():
     params = {
         "defaults": {
@@ -512,10 +606,10 @@ def test_summary_and_failure_message():
             "elapsed_ms": 2500,
         },
     ]
-    summary, failure = _smoke.summarize(results, 2.54)
+    summary, failure = _probe.summarize(results, 2.54)
     assert summary == "1 of 3 smoke checks passed in 2.5 s; failed: https://r/, x"
     assert failure == (
         "2 of 3 smoke checks failed: https://r/: boom [1 attempt in 0.0 s]; "
         "x (https://x/): bang [3 attempts in 2.5 s]"
     )
-    assert _smoke.summarize(results[:1], 0.01) == ("1 of 1 smoke check passed in 0.0 s", None)
+    assert _probe.summarize(results[:1], 0.01) == ("1 of 1 smoke check passed in 0.0 s", None)

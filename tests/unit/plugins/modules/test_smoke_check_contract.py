@@ -114,6 +114,14 @@ def test_returned_keys_match_return_documentation(capsys):
     assert out["failed"] is True and out["changed"] is False
 
 
+def test_https_checks_fail_the_module_without_cryptography(capsys, monkeypatch):
+    monkeypatch.setattr(_smoke, "HAS_CRYPTOGRAPHY", False)
+    out = _run_main({"checks": [{"url": "https://127.0.0.1:9/", "deadline": 0}]}, capsys)
+    assert out["failed"] is True
+    assert "Failed to import the required Python library (cryptography)" in out["msg"]
+    assert "checks" not in out  # refused before any request
+
+
 SECRET = "Bearer in-process-secret-77ac"
 ARGS = {
     "checks": [

@@ -3,11 +3,13 @@ bodies, and when the kubeconfig file must be rewritten."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 import pytest
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _doks as doks
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _doks_plan as planner
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kubeconfig import (
     write_reason as kubeconfig_write_reason,
 )
@@ -254,6 +256,195 @@ def test_settings_that_cannot_change_are_errors(params, message):
     with pytest.raises(doks.DeclarationError) as err:
         doks.settings_differences(params, api_cluster(ha=True))
     assert message in str(err.value)
+
+
+# -- planners: params and API state in, plain data out -------------------------------------------
+
+OPTIONS = {
+    "regions": [{"slug": "nyc1"}, {"slug": "fra1"}],
+    "versions": [{"slug": slug} for slug in OFFERED],
+    "sizes": [{"slug": "s-1vcpu-2gb"}, {"slug": "s-2vcpu-4gb"}, {"slug": "s-4vcpu-8gb"}],
+}
+PATH = f"/kubernetes/clusters/{CID}"
+
+
+def params(**fields) -> dict:
+    """doks_cluster's module.params for the seed declaration (every option present)."""
+    out = {
+        "name": "hackathon-todo",
+        "state": "present",
+        "region": "nyc1",
+        "version": "1.36.1-do.0",
+        "node_pools": [declared_pool()],
+        "auto_upgrade": None,
+        "surge_upgrade": None,
+        "maintenance_policy": None,
+        "ha": None,
+        "vpc_uuid": None,
+        "tags": None,
+        "prune_node_pools": False,
+        "allow_upgrade": False,
+        "allow_deletion": False,
+    }
+    out.update(fields)
+    return out
+
+
+def summary(plan) -> list:
+    return [(c["op"], c["target"], c.get("field")) for c in plan["changes"]]
+
+
+def requests(plan) -> list:
+    return [(method, path) for method, path, _body in plan["requests"]]
+
+
+def test_a_plan_is_plain_data_with_every_key():
+    plan = planner.plan_present(params(), api_cluster())
+    assert set(plan) == {"changes", "requests", "warnings", "error", "diff"}
+    json.dumps(plan)  # no closures, no clients: only data
+
+
+def test_cluster_in_sync_plans_nothing_and_needs_no_options():
+    assert planner.needs_options(params(), api_cluster()) is False
+    plan = planner.plan_present(params(), api_cluster())
+    assert (plan["changes"], plan["requests"], plan["warnings"], plan["error"]) == (
+        [],
+        [],
+        [],
+        None,
+    )
+    assert plan["diff"]["before"] == plan["diff"]["after"]
+
+
+def test_drift_is_planned_in_the_order_it_is_sent():
+    workers = api_pool(auto_scale=False, count=4, min_nodes=0, max_nodes=0)
+    adhoc = api_pool(id="p-adhoc", name="adhoc", size="s-1vcpu-2gb", count=1, auto_scale=False)
+    cluster = api_cluster(version="1.35.5-do.1", auto_upgrade=False, node_pools=[workers, adhoc])
+    batch = declared_pool(name="batch", size="s-4vcpu-8gb", auto_scale=False, count=1)
+    declared = params(
+        version="1.36", allow_upgrade=True, auto_upgrade=True, node_pools=[declared_pool(), batch]
+    )
+    assert planner.needs_options(declared, cluster) is True
+    plan = planner.plan_present(declared, cluster, OPTIONS)
+    assert plan["error"] is None
+    assert summary(plan) == [
+        ("update", "cluster", "auto_upgrade"),
+        ("create", "node_pool/batch", None),
+        ("update", "node_pool/workers", "auto_scale"),
+        ("update", "node_pool/workers", "min_nodes"),
+        ("update", "node_pool/workers", "max_nodes"),
+        ("report", "node_pool/adhoc", None),
+        ("upgrade", "cluster", "version"),
+    ]
+    assert requests(plan) == [
+        ("PUT", PATH),
+        ("POST", f"{PATH}/node_pools"),
+        ("PUT", f"{PATH}/node_pools/{workers['id']}"),
+        ("POST", f"{PATH}/upgrade"),
+    ]
+    assert plan["requests"][0][2] == {"name": "hackathon-todo", "auto_upgrade": True}
+    assert plan["requests"][-1][2] == {"version": "1.36.1-do.0"}
+    assert plan["warnings"] == [
+        "Node pool adhoc of cluster hackathon-todo is not declared in node_pools and was left "
+        "running."
+    ]
+    before, after = plan["diff"]["before"], plan["diff"]["after"]
+    assert (before["version"], after["version"]) == ("1.35.5-do.1", "1.36.1-do.0")
+    assert "batch" in after["node_pools"] and "batch" not in before["node_pools"]
+    assert after["node_pools"]["workers"]["auto_scale"] is True
+
+
+def test_prune_plans_a_delete_instead_of_a_report():
+    adhoc = api_pool(id="p-adhoc", name="adhoc", auto_scale=False, count=1)
+    cluster = api_cluster(node_pools=[api_pool(), adhoc])
+    plan = planner.plan_present(params(prune_node_pools=True), cluster)
+    assert summary(plan) == [("delete", "node_pool/adhoc", None)]
+    assert plan["requests"] == [("DELETE", f"{PATH}/node_pools/p-adhoc", None)]
+    assert plan["warnings"] == []
+    assert "adhoc" not in plan["diff"]["after"]["node_pools"]
+
+
+def test_what_cannot_be_done_plans_no_request_and_keeps_only_the_reports():
+    adhoc = api_pool(id="p-adhoc", name="adhoc", auto_scale=False, count=1)
+    cluster = api_cluster(version="1.35.5-do.1", node_pools=[api_pool(), adhoc])
+    bigger = declared_pool(size="s-4vcpu-8gb", max_nodes=6)
+    plan = planner.plan_present(
+        params(version="1.36", tags=["x"], node_pools=[bigger]), cluster, OPTIONS
+    )
+    assert plan["requests"] == [] and plan["diff"] is None
+    assert summary(plan) == [("report", "node_pool/adhoc", None)]
+    assert "node pool workers: size cannot be changed in place" in plan["error"]
+    assert "needs allow_upgrade: true" in plan["error"]
+    assert plan["error"].endswith("Nothing was changed.")
+    assert plan["error"].count("Nothing was changed.") == 1
+    assert len(plan["warnings"]) == 1  # the report still warns
+
+
+def test_a_size_that_is_not_offered_stops_a_new_pool():
+    declared = params(node_pools=[declared_pool(), declared_pool(name="gpu", size="gpu-h100")])
+    plan = planner.plan_present(declared, api_cluster(), OPTIONS)
+    assert plan["error"] == (
+        "node pool gpu: size gpu-h100 is not offered for Kubernetes (offered: s-1vcpu-2gb, "
+        "s-2vcpu-4gb, s-4vcpu-8gb). Nothing was changed."
+    )
+
+
+def test_an_auto_upgraded_patch_is_a_warning_not_a_change():
+    cluster = api_cluster(version="1.36.2-do.0")
+    assert planner.needs_options(params(), cluster) is False
+    plan = planner.plan_present(params(), cluster)
+    assert plan["changes"] == [] and plan["requests"] == []
+    assert plan["warnings"] == [
+        "Cluster hackathon-todo runs 1.36.2-do.0, a newer patch than the declared 1.36.1-do.0: "
+        "DigitalOcean auto-upgraded it. Declare 1.36.2-do.0 to pin it."
+    ]
+
+
+def test_a_downgrade_needs_no_options_and_is_an_error():
+    cluster = api_cluster(version="1.36.1-do.0", auto_upgrade=False)
+    declared = params(version="1.35")
+    assert planner.needs_options(declared, cluster) is False
+    assert "cannot downgrade" in planner.plan_present(declared, cluster)["error"]
+
+
+def test_create_plans_one_post_with_the_resolved_version():
+    assert planner.needs_options(params(), None) is True
+    plan = planner.plan_create(params(version="1.35"), OPTIONS)
+    assert summary(plan) == [("create", "cluster", None)]
+    assert requests(plan) == [("POST", "/kubernetes/clusters")]
+    assert plan["requests"][0][2]["version"] == "1.35.5-do.1"
+    assert plan["diff"] == {"before": {}, "after": plan["changes"][0]["after"]}
+
+
+def test_create_lists_every_problem_and_plans_nothing():
+    declared = params(region="mars1", version="1.37", node_pools=[declared_pool(size="huge")])
+    plan = planner.plan_create(declared, OPTIONS)
+    assert (plan["changes"], plan["requests"]) == ([], [])
+    assert plan["error"].startswith("Cannot create cluster hackathon-todo: region mars1")
+    assert "version 1.37 is not offered" in plan["error"] and "size huge" in plan["error"]
+    assert plan["error"].endswith(" Nothing was changed.")
+
+
+def test_absent_plans_a_delete_only_when_allowed():
+    gone = planner.plan_absent(params(), None)
+    assert (gone["changes"], gone["requests"], gone["diff"]) == (
+        [],
+        [],
+        {"before": {}, "after": {}},
+    )
+    refused = planner.plan_absent(params(), api_cluster())
+    assert "Set allow_deletion: true" in refused["error"] and refused["requests"] == []
+    plan = planner.plan_absent(params(allow_deletion=True), api_cluster())
+    assert plan["changes"] == [
+        {"op": "delete", "target": "cluster", "name": "hackathon-todo", "id": CID}
+    ]
+    assert plan["requests"] == [("DELETE", PATH, None)]
+    assert plan["diff"]["after"] == {}
+
+
+def test_is_changed_does_not_count_reports():
+    assert planner.is_changed([{"op": "report"}]) is False
+    assert planner.is_changed([{"op": "report"}, {"op": "chmod"}]) is True
 
 
 # -- kubeconfig -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ replaced by a recorder so retry delays are checked exactly and cost no time.
 
 from __future__ import annotations
 
+import email.utils
 import socket
 import threading
 
@@ -134,6 +135,32 @@ def test_post_is_retried_on_503_and_429_which_mean_not_processed(do_api):
     assert len(do_api.records("example.com", type="A")) == 1
 
 
+@pytest.mark.parametrize("status", [502, 504])
+def test_post_is_not_retried_on_a_gateway_error_either(do_api, status):
+    do_api.fail_next(status, count=3, method="POST")
+    with pytest.raises(DigitalOceanError) as err:
+        client(do_api).post("/domains/example.com/records", {"type": "A"})
+    assert (err.value.status, err.value.attempts) == (status, 1)
+    assert statuses(do_api) == [status]
+
+
+def test_a_retry_after_on_a_503_is_waited_too(do_api):
+    """The shared retry policy honours Retry-After on any retried answer (RFC 9110 10.2.3);
+    before it, only a 429's was read and a 503 waited the backoff (0.25 to 0.5 s)."""
+    do_api.fail_next(503, retry_after=4)
+    clock = Clock()
+    client(do_api, clock=clock).get("/account")
+    assert clock.sleeps == [4.0]
+    assert statuses(do_api) == [503, 200]
+
+
+def test_a_retry_after_given_as_an_http_date_is_waited(do_api):
+    clock = Clock()
+    do_api.fail_next(429, retry_after=email.utils.formatdate(clock.now + 12, usegmt=True))
+    client(do_api, clock=clock).get("/account")
+    assert clock.sleeps == [12.0]
+
+
 def test_422_is_not_retried_and_carries_the_api_message(do_api):
     bad = {"name": "c", "region": "mars1", "version": "1.36", "node_pools": []}
     with pytest.raises(DigitalOceanError) as err:
@@ -208,11 +235,13 @@ def test_unreachable_api_says_where_it_tried():
     assert f"Could not reach the DigitalOcean API at http://127.0.0.1:{port}/v2" in str(err.value)
 
 
-def _resetting_server(accepted: list) -> tuple[socket.socket, threading.Thread]:
-    """Accepts connections, reads the request and closes without answering (a reset)."""
+def _resetting_server(accepted: list, hang: bool = False) -> tuple[socket.socket, list]:
+    """Accepts connections and reads the request, then closes without answering (a reset) or,
+    with `hang`, keeps the connection open without answering (a timeout)."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
+    held: list = []
 
     def run():
         while True:
@@ -222,32 +251,50 @@ def _resetting_server(accepted: list) -> tuple[socket.socket, threading.Thread]:
                 return
             accepted.append(1)
             conn.recv(65536)
-            conn.close()
+            if hang:
+                held.append(conn)
+            else:
+                conn.close()
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return server, thread
+    threading.Thread(target=run, daemon=True).start()
+    return server, held
 
 
-@pytest.mark.parametrize(("method", "attempts"), [("GET", 3), ("POST", 1)])
-def test_reset_connections_are_retried_only_for_idempotent_methods(method, attempts):
+def _call_silent_server(method, hang=False, **kwargs):
+    """(the error, connections accepted, waits) of one call to a server that never answers."""
     accepted: list = []
-    server, _thread = _resetting_server(accepted)
+    server, held = _resetting_server(accepted, hang)
     clock = Clock()
     try:
         api = DigitalOceanClient(
             "t",
             api_url=f"http://127.0.0.1:{server.getsockname()[1]}/v2",
-            max_retries=2,
             sleep=clock.sleep,
             clock=clock.time,
+            **kwargs,
         )
         with pytest.raises(DigitalOceanError) as err:
             api.request(method, "/account", body={} if method == "POST" else None)
     finally:
         server.close()
-    assert len(accepted) == attempts
-    assert "reset" in str(err.value) or "Could not reach" in str(err.value)
+        for conn in held:
+            conn.close()
+    return err.value, len(accepted), clock.sleeps
+
+
+@pytest.mark.parametrize(("method", "attempts"), [("GET", 3), ("POST", 1)])
+def test_reset_connections_are_retried_only_for_idempotent_methods(method, attempts):
+    err, accepted, _sleeps = _call_silent_server(method, max_retries=2)
+    assert accepted == attempts
+    assert "reset" in str(err) or "Could not reach" in str(err)
+
+
+def test_a_timeout_is_not_retried_and_names_the_timeout_option():
+    """Documented for max_retries: of the connection errors only resets are retried; a GET that
+    timed out fails at once, naming the option to raise."""
+    err, accepted, sleeps = _call_silent_server("GET", hang=True, timeout=0.2)
+    assert "did not answer GET /account within 0.2 s (timeout): raise the timeout" in str(err)
+    assert accepted == 1 and sleeps == []
 
 
 def test_no_token_at_all_is_a_clear_error():

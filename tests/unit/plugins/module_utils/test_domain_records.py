@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from ansible_collections.hackathon_todo.deploy.plugins.modules.do_domain_record import (
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._domain_records import (
     PlanError,
+    note_created,
     plan,
+    records_diff,
     relative_name,
 )
 
@@ -113,3 +117,60 @@ def test_hostnames_and_addresses_compare_by_meaning():
 def test_present_record_needs_data():
     with pytest.raises(PlanError):
         plan("example.com", [want("A", "todo")], [])
+
+
+# -- the plan is plain data; the diff and the new ids come from it --------------------------------
+
+
+def test_a_plan_is_plain_data_the_module_only_has_to_send():
+    existing = [rec(7, "A", "todo", "203.0.113.9"), rec(8, "A", "old", "198.51.100.8")]
+    declared = [
+        want("A", "todo", "203.0.113.10", ttl=300),
+        want("A", "old", state="absent"),
+        want("TXT", "new", "hello"),
+    ]
+    steps, results = plan("example.com", declared, existing)
+    json.dumps([steps, results])
+    # in the order of (type, name)
+    assert [request for _change, request in steps] == [
+        ("DELETE", "/domains/example.com/records/8", None),
+        (
+            "PUT",
+            "/domains/example.com/records/7",
+            {"type": "A", "name": "todo", "data": "203.0.113.10", "ttl": 300},
+        ),
+        ("POST", "/domains/example.com/records", {"type": "TXT", "name": "new", "data": "hello"}),
+    ]
+    assert [r["id"] for r in results] == [7, None]
+
+
+def test_planning_twice_gives_the_same_plan_and_leaves_the_inputs_alone():
+    existing = [rec(7, "A", "todo", "203.0.113.9")]
+    declared = [want("A", "todo.example.com", "203.0.113.10")]
+    frozen = json.dumps([existing, declared])
+    assert plan("example.com", declared, existing) == plan("example.com", declared, existing)
+    assert json.dumps([existing, declared]) == frozen
+
+
+def test_the_diff_shows_only_the_records_with_a_declared_type_and_name():
+    existing = [
+        rec(1, "A", "todo", "198.51.100.7", 300),
+        rec(2, "A", "old", "198.51.100.8"),
+        rec(3, "CNAME", "www", "example.com."),
+    ]
+    declared = [want("A", "todo", "203.0.113.10", ttl=300), want("A", "old", state="absent")]
+    steps = plan("example.com", declared, existing)[0]
+    diff = records_diff("example.com", declared, existing, [change for change, _r in steps])
+    assert diff == {
+        "before": "A old 198.51.100.8 ttl=1800\nA todo 198.51.100.7 ttl=300\n",
+        "after": "A todo 203.0.113.10 ttl=300\n",
+    }
+
+
+def test_a_created_record_gets_the_id_the_api_gave_it():
+    steps, results = plan("example.com", [want("A", "lb", "198.51.100.1")], [])
+    assert results == [{"id": None, "type": "A", "name": "lb", "data": "198.51.100.1"}]
+    note_created(results, {"id": 42, "type": "A", "name": "lb", "data": "198.51.100.1"})
+    note_created(results, {"id": 43, "type": "A", "name": "other", "data": "198.51.100.1"})
+    assert results[0]["id"] == 42
+    assert [c["op"] for c, _request in steps] == ["create"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import pathlib
 import re
 
 import pytest
@@ -14,6 +13,8 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._cost import
     summary,
     volume_gib,
 )
+
+from tests.testbed import ROOT
 
 # The seed's declaration (seed-tasks.md T005, T007, T010): DOKS with 3x s-2vcpu-4gb autoscaling
 # 3..5, one load balancer for the ingress controller, a 20 Gi Prometheus PVC and a 20 Gi Loki PVC.
@@ -90,10 +91,43 @@ def test_price_table_is_dated():
 
 
 def test_the_deploy_runbook_quotes_what_the_estimate_prints():
-    runbook = pathlib.Path(__file__).resolve().parents[2] / "docs/runbooks/deploy.md"
+    runbook = ROOT / "docs/runbooks/deploy.md"
     found = re.search(
         r"comes to \$([\d.]+)/month at 3 nodes \(\$([\d.]+) at 5\)", runbook.read_text()
     )
     assert found, "docs/runbooks/deploy.md no longer quotes the seed layout's monthly cost"
     result = estimate(SEED_POOLS, load_balancers=1, volumes=SEED_VOLUMES, ha=False)
     assert (float(found[1]), float(found[2])) == (result["monthly_min"], result["monthly_max"])
+
+
+# -- one node_pools list for doks_cluster and doks_cost_estimate ---------------------------------
+
+
+class _Captured(Exception):
+    pass
+
+
+def argument_spec_of(module, monkeypatch) -> dict:
+    """The argument spec a module's main() hands to AnsibleModule (nothing else runs)."""
+
+    def capture(**kwargs):
+        raise _Captured(kwargs["argument_spec"])
+
+    monkeypatch.setattr(module, "AnsibleModule", capture)
+    with pytest.raises(_Captured) as captured:
+        module.main()
+    return captured.value.args[0]
+
+
+def test_cost_estimate_takes_the_node_pools_doks_cluster_takes(monkeypatch):
+    """A role passes one node_pools variable to both modules: what one accepts (or refuses), the
+    other must accept (or refuse) too, taints included."""
+    from ansible_collections.hackathon_todo.deploy.plugins.modules import (
+        doks_cluster,
+        doks_cost_estimate,
+    )
+
+    cluster = argument_spec_of(doks_cluster, monkeypatch)["node_pools"]
+    cost = argument_spec_of(doks_cost_estimate, monkeypatch)["node_pools"]
+    assert cost["options"] == cluster["options"]
+    assert cost["options"]["taints"]["options"]["effect"]["required"] is True
