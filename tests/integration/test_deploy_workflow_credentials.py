@@ -19,6 +19,7 @@ import subprocess
 
 import pytest
 
+from plugins.module_utils._conventions import release_name
 from tests import cert_manager_objects as cert_manager
 from tests.ansible_run import ROOT, run_playbook
 from tests.workflow_runner import LocalRunner
@@ -132,7 +133,7 @@ def test_without_the_token_the_job_fails_at_once_naming_the_secret(doks, checkou
 
 def _history(kube_cluster) -> str:
     return subprocess.run(
-        ["helm", "history", "todo-app-staging", "-n", "staging", "-o", "json",
+        ["helm", "history", release_name("staging"), "-n", "staging", "-o", "json",
          "--kubeconfig", str(kube_cluster.kubeconfig)],
         capture_output=True, text=True, check=False,
     ).stdout  # fmt: skip

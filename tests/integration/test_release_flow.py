@@ -14,19 +14,21 @@ import pathlib
 import re
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
 import pytest
 import yaml
 
+from plugins.module_utils._conventions import SECRET_NAME, release_name
 from tests import cert_manager_objects as cert_manager
 from tests.ansible_run import ROOT, run_playbook
 from tests.helm import admitted_namespaces
 from tests.smoke_endpoints import EndpointServer, closed_port, make_ca, make_leaf
 
 ENV = "staging"
-RELEASE = "todo-app-staging"
+RELEASE = release_name(ENV)
 FAIL_LABEL = {"global": {"podLabels": {"testbed.hackathon-todo.dev/readiness": "fail"}}}
 KINDS = "deployments,replicasets,secrets,configmaps,services,leases,networkpolicies"
 
@@ -82,11 +84,11 @@ def release(bootstrapped, kube_cluster, reports):
         cmd += list(args)
         if verbose:
             cmd.append("-" + "v" * verbose)
-        proc = run_playbook(
-            *cmd, env={"HTD_REPORT_DIR": str(reports), **(env or {})}, timeout=timeout
-        )
+        # A directory per run: two runs at once (the lock tests) must not read each other's report.
+        out = pathlib.Path(tempfile.mkdtemp(dir=reports))
+        proc = run_playbook(*cmd, env={"HTD_REPORT_DIR": str(out), **(env or {})}, timeout=timeout)
         name = "rollback" if "rollback" in str(playbook) else "release"
-        path = reports / f"{name}-{ENV}.json"
+        path = out / f"{name}-{ENV}.json"
         report = json.loads(path.read_text()) if path.exists() else {}
         if path.exists():
             path.unlink()
@@ -149,7 +151,7 @@ def test_check_mode_changes_no_object(release, kube_cluster):
     before = versions(kube_cluster)
     proc, report = release("-e", "image_tag=v1.1.0", "--check")
     assert proc.returncode == 0, proc.stdout[-5000:]
-    assert "Would upgrade todo-app-staging" in proc.stdout
+    assert f"Would upgrade {RELEASE}" in proc.stdout
     assert report["outcome"] == "checked"
     assert versions(kube_cluster) == before
     assert live(kube_cluster)["revision"] == 1
@@ -392,7 +394,7 @@ def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, messag
             ENV,
             "patch",
             "secret",
-            "app-secrets",
+            SECRET_NAME,
             "--type=json",
             "-p",
             '[{"op": "remove", "path": "/data/OPENAI_API_KEY"}]',
@@ -420,7 +422,7 @@ def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, messag
                 ENV,
                 "patch",
                 "secret",
-                "app-secrets",
+                SECRET_NAME,
                 "--type=merge",
                 "-p",
                 '{"stringData": {"OPENAI_API_KEY": "sk-fake-restored-by-the-test"}}',

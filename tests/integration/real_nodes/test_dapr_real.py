@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 from cryptography import x509
 
+from plugins.module_utils._conventions import SECRET_NAME
 from tests.real_nodes_support import RELEASES, bed_env, release_pods, service_url
 
 SIDECAR = "daprd"
@@ -190,7 +191,7 @@ def test_staging_may_not_publish_to_a_production_topic(released, kube_cluster):
 def test_app_secrets_carry_the_broker_ca_and_the_component_uses_tls(released, kube_cluster):
     env = "staging"
     secret = json.loads(
-        kube_cluster.kubectl("-n", env, "get", "secret", "app-secrets", "-o", "json").stdout
+        kube_cluster.kubectl("-n", env, "get", "secret", SECRET_NAME, "-o", "json").stdout
     )
     ca = base64.b64decode(secret["data"]["REDPANDA_CA_CERT"]).decode()
     # The bed's CA, which signed the broker's certificate.
@@ -200,5 +201,5 @@ def test_app_secrets_carry_the_broker_ca_and_the_component_uses_tls(released, ku
     )
     meta = {m["name"]: m for m in component["spec"]["metadata"]}
     assert meta["disableTls"]["value"] == "false"
-    assert meta["caCert"]["secretKeyRef"] == {"name": "app-secrets", "key": "REDPANDA_CA_CERT"}
+    assert meta["caCert"]["secretKeyRef"] == {"name": SECRET_NAME, "key": "REDPANDA_CA_CERT"}
     assert meta["saslUsername"]["secretKeyRef"]["key"] == "REDPANDA_USERNAME"
