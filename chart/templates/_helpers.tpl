@@ -158,3 +158,12 @@ Checks that JSON schema cannot express. Included by every Deployment so they run
 {{- $unit := get (dict "s" "second" "m" "minute" "h" "hour") (substr (int (sub (len .) 1)) (len .) .) -}}
 {{- printf "%d %s%s" $n $unit (ternary "" "s" (eq $n 1)) -}}
 {{- end }}
+
+{{/* Seconds in a Prometheus duration of one unit ("500ms", "30s", "2m", "1h"; the schema's form). */}}
+{{- define "todo.durationSeconds" -}}
+{{- if hasSuffix "ms" . }}{{ divf (trimSuffix "ms" . | float64) 1000 }}
+{{- else if hasSuffix "s" . }}{{ trimSuffix "s" . | float64 }}
+{{- else if hasSuffix "m" . }}{{ mulf (trimSuffix "m" . | float64) 60 }}
+{{- else if hasSuffix "h" . }}{{ mulf (trimSuffix "h" . | float64) 3600 }}
+{{- end }}
+{{- end }}

@@ -14,6 +14,7 @@ from tests.helm import (
     by_kind,
     render,
     render_env,
+    template_error,
 )
 
 ENVS = list(ENVIRONMENTS)
@@ -640,6 +641,30 @@ def test_service_monitors_for_the_services_with_metrics():
         svc = services[name]
         assert mon["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
         assert endpoint["port"] in {p["name"] for p in svc["spec"]["ports"]}
+
+
+@pytest.mark.parametrize("interval", ["5s", "30s", "2m"])
+def test_a_scrape_never_outlasts_its_interval(interval):
+    """prometheus-operator drops a ServiceMonitor whose scrapeTimeout exceeds its interval
+    ("scrapeTimeout greater than scrapeInterval", seen on the real-node bed with interval 5s):
+    the chart leaves the timeout to Prometheus (the smaller of its default and the interval)
+    unless one is given, and refuses one longer than the interval."""
+    objs = render_env("production", "--set", f"monitoring.interval={interval}")
+    for mon in by_kind(objs, "ServiceMonitor").values():
+        (endpoint,) = mon["spec"]["endpoints"]
+        assert endpoint["interval"] == interval
+        assert "scrapeTimeout" not in endpoint
+    given = render_env(
+        "production", "--set", "monitoring.interval=30s", "--set", "monitoring.scrapeTimeout=20s"
+    )
+    for mon in by_kind(given, "ServiceMonitor").values():
+        assert mon["spec"]["endpoints"][0]["scrapeTimeout"] == "20s"
+    _release, namespace, args = ENVIRONMENTS["production"]
+    error = template_error(
+        "-n", namespace, *args, "--set", "monitoring.interval=5s",
+        "--set", "monitoring.scrapeTimeout=20s",
+    )  # fmt: skip
+    assert "monitoring.scrapeTimeout 20s is longer than monitoring.interval 5s" in error
 
 
 def test_prometheus_rule_group():
