@@ -50,7 +50,11 @@ SERVICE_RE = re.compile(
 DEFAULT_QUERIES = (
     {
         "name": "error_rate",
-        "query": 'sum(rate(http_requests_total{namespace="$namespace", status=~"5.."}[$window]))\n'
+        # `or vector(0)`: an app that never answered a 5xx exports no 5xx series (the client
+        # libraries create a label set when it is first seen), which is 0 errors, not no data.
+        # No requests at all still gives no value (the denominator is empty): inconclusive.
+        "query": '(sum(rate(http_requests_total{namespace="$namespace", status=~"5.."}[$window]))'
+        " or vector(0))\n"
         '/\nsum(rate(http_requests_total{namespace="$namespace"}[$window]))',
         "threshold": 0.05,
         "direction": "above",

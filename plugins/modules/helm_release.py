@@ -793,8 +793,8 @@ report:
               returned: always
               type: str
               sample: >-
-                sum(rate(http_requests_total{namespace="staging", status=~"5.."}[60s]))
-                / sum(rate(http_requests_total{namespace="staging"}[60s]))
+                (sum(rate(http_requests_total{namespace="staging", status=~"5.."}[60s]))
+                or vector(0)) / sum(rate(http_requests_total{namespace="staging"}[60s]))
             threshold:
               description: The value a sample must not pass.
               returned: always

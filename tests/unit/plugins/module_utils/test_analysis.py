@@ -198,7 +198,7 @@ def test_the_report_shows_every_sample_and_the_query(exporter, prometheus):
     md = "\n".join(_analysis.render_markdown(r))
     assert md.count("| error_rate |") == 2 and md.count("| latency_p95 |") == 2
     assert "| above 0.05 | failed |" in md
-    assert '- `error_rate`: `sum(rate(http_requests_total{namespace="production"' in md
+    assert '- `error_rate`: `(sum(rate(http_requests_total{namespace="production"' in md
 
 
 def test_credentials_in_the_url_never_reach_the_report():
