@@ -57,11 +57,15 @@ def render_markdown(r):
     ]
     analysis = r.get("analysis") or {}
     if analysis.get("status") not in (None, "not run"):
+        # the analysis summary usually starts with its status ("failed: error_rate ..."): once
+        summary = analysis.get("summary") or ""
+        if summary.startswith(analysis["status"] + ": "):
+            summary = summary[len(analysis["status"]) + 2 :]
         lines.append(
             "| analysis | %s%s |"
             % (
                 analysis["status"] + (" (dry run)" if analysis.get("dry_run") else ""),
-                (": " + analysis["summary"]) if analysis.get("summary") else "",
+                (": " + summary) if summary else "",
             )
         )
     if r["failed_deployments"]:

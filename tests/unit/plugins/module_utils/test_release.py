@@ -193,6 +193,30 @@ def test_helm_version_gives_the_major_the_module_checks(printed, major):
     assert helm.version() == (printed, major)
 
 
+_MD_REPORT = {
+    "operation": "release",
+    "release": "todo-app",
+    "environment": "production",
+    "outcome": "rolled back",
+    "check_mode": False,
+    "namespace": "production",
+    "chart": "hackathon-todo-1.0.0",
+    "app_version_before": "v1.0.0",
+    "app_version": "v1.1.0",
+    "app_version_live": "v1.0.0",
+    "revision_before": 4,
+    "revision_after": 6,
+    "images": [],
+    "certificate": {"status": "not run", "summary": ""},
+    "smoke": {"status": "passed", "summary": "", "checks": []},
+    "durations_s": {"total": 9.5},
+    "failed_deployments": [],
+    "recovery": "",
+    "lock": {"holder": "", "took_over_from": "", "waited_s": 0},
+    "error": "the release analysis failed",
+}
+
+
 def test_markdown_report_says_outcome_why_and_smoke():
     report = {
         "operation": "release",
@@ -230,6 +254,16 @@ def test_markdown_report_says_outcome_why_and_smoke():
     assert "**Why:** the smoke checks failed" in md
     assert "| health | False | 500 | HTTP 500 |" in md
     assert "| certificate | passed: production/todo-tls is Ready, expires 2027-02-20" in md
+
+
+def test_markdown_analysis_row_says_its_status_once():
+    # seen in a real-node release record: "| analysis | failed: failed: error_rate failed ..."
+    analysis = {"status": "failed", "summary": "failed: error_rate failed (worst 0.2)"}
+    md = _release_report.render_markdown({**_MD_REPORT, "analysis": analysis})
+    assert "| analysis | failed: error_rate failed (worst 0.2) |" in md
+    dry = {**analysis, "dry_run": True}
+    md = _release_report.render_markdown({**_MD_REPORT, "analysis": dry})
+    assert "| analysis | failed (dry run): error_rate failed (worst 0.2) |" in md
 
 
 def test_markdown_report_of_a_refusal_before_the_history_names_no_revision():
