@@ -219,18 +219,7 @@ _MD_REPORT = {
 
 def test_markdown_report_says_outcome_why_and_smoke():
     report = {
-        "operation": "release",
-        "release": "todo-app",
-        "environment": "production",
-        "outcome": "rolled back",
-        "check_mode": False,
-        "namespace": "production",
-        "chart": "hackathon-todo-1.0.0",
-        "app_version_before": "v1.0.0",
-        "app_version": "v1.1.0",
-        "app_version_live": "v1.0.0",
-        "revision_before": 4,
-        "revision_after": 6,
+        **_MD_REPORT,
         "images": ["ghcr.io/o/hackathon-todo/frontend:v1.0.0"],
         "certificate": {
             "status": "passed",
@@ -242,8 +231,6 @@ def test_markdown_report_says_outcome_why_and_smoke():
             "checks": [{"name": "health", "passed": False, "status": 500, "error": "HTTP 500"}],
         },
         "durations_s": {"preflight": 1.0, "total": 9.5},
-        "failed_deployments": [],
-        "recovery": "",
         "lock": {"took_over_from": "ci@runner/1"},
         "error": "the smoke checks failed",
     }
