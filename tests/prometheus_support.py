@@ -6,6 +6,10 @@ The exporter plays the app's request metrics the way the services export them
 rate() over the window reads exactly that share. Its series carry `namespace` (set by the scrape
 job, as the ServiceMonitor's relabelling does in a cluster). The Prometheus is the bed's own
 binary (.tools/bin/prometheus, built by `make toolchain`), not a stand-in.
+
+As a pytest plugin (tests/conftest.py) it gives every test module the fixtures `exporter` and
+`prometheus`: one pair per module, scraping the namespace the module names in
+`PROMETHEUS_NAMESPACE` (default production).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+
+import pytest
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -213,3 +219,20 @@ def settle(exporter: Exporter, prom: Prometheus, share: float):
     want = f">= {share - 0.001}" if share else "== 0"
     prom.wait_for(f"({ratio}) {want}")
     prom.wait_for(f"min_over_time(({ratio})[3s:1s]) {want}")
+
+
+@pytest.fixture(scope="module")
+def scraped(request):
+    """One exporter and Prometheus per test module (see the module docstring)."""
+    with scraping(getattr(request.module, "PROMETHEUS_NAMESPACE", "production")) as pair:
+        yield pair
+
+
+@pytest.fixture(scope="module")
+def exporter(scraped):
+    return scraped[0]
+
+
+@pytest.fixture(scope="module")
+def prometheus(scraped):
+    return scraped[1]

@@ -20,27 +20,12 @@ import pytest
 
 from plugins.module_utils._conventions import release_name
 from tests.ansible_run import run_playbook
-from tests.prometheus_support import scraping, settle
+from tests.prometheus_support import settle
 
 ENV = "staging"
 RELEASE = release_name(ENV)
 LOCK = "hackathon-todo-release"
-
-
-@pytest.fixture(scope="module")
-def scraped():
-    with scraping(ENV) as pair:
-        yield pair
-
-
-@pytest.fixture(scope="module")
-def exporter(scraped):
-    return scraped[0]
-
-
-@pytest.fixture(scope="module")
-def prometheus(scraped):
-    return scraped[1]
+PROMETHEUS_NAMESPACE = ENV  # the exporter plays staging (tests/prometheus_support.py)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ exporter of ours every second: verdicts, limits, no data, a refused query, an un
 Prometheus, dry runs and the report's samples.
 
 The flow around it (rollback on breach, the lock, check mode, no-op) is proven with the app on
-real nodes: tests/integration/real_nodes/test_analysis_real.py.
+real nodes: tests/integration/real_nodes/test_monitoring_real.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _analysis
 
-from tests.prometheus_support import free_port, scraping, settle
+from tests.prometheus_support import free_port, settle
 
 OPTIONS = {
     "enabled": True,
@@ -27,22 +27,6 @@ OPTIONS = {
     "queries": [],
 }
 VARIABLES = {"namespace": "production", "release": "todo-app"}
-
-
-@pytest.fixture(scope="module")
-def scraped():
-    with scraping("production") as pair:
-        yield pair
-
-
-@pytest.fixture(scope="module")
-def exporter(scraped):
-    return scraped[0]
-
-
-@pytest.fixture(scope="module")
-def prometheus(scraped):
-    return scraped[1]
 
 
 def _analysis_of(prometheus, **change):
