@@ -42,6 +42,8 @@ sys.path.insert(0, str(ROOT / ".tools" / "collections"))
 
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kafka_admin import (  # noqa: E402
     KafkaAdmin,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kafka_client import (  # noqa: E402
     RequestCounter,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (  # noqa: E402
@@ -185,16 +187,16 @@ def phase_a_wire(env, tag, keys):
     kafka = KafkaAdmin(connection(env, f"bench-aw-{tag}"), counter)
     t0 = time.perf_counter()
     plan = plan_acls(keys, [], kafka.describe_acls())
-    kafka.create_acls(plan["create"])
+    kafka.create_acls(plan.select("create").requests)
     wall = time.perf_counter() - t0
-    assert len(plan["create"]) == len(keys)
+    assert len(plan.select("create").requests) == len(keys)
     again = RequestCounter()
     kafka = KafkaAdmin(connection(env, f"bench-aw2-{tag}"), again)
     t0 = time.perf_counter()
     plan = plan_acls(keys, [], kafka.describe_acls())
-    kafka.create_acls(plan["create"])
+    kafka.create_acls(plan.select("create").requests)
     wall2 = time.perf_counter() - t0
-    assert plan["create"] == []
+    assert plan.select("create").requests == []
     return {
         "wall": wall,
         "module_requests": dict(counter.by_api),
@@ -449,7 +451,7 @@ Each run uses its own principals and its own `client.id`.
 * **(a)** one `redpanda_acl` task with all 1,000 ACLs (500 entries), run with `ansible` exactly as
   a user runs it, so its time includes starting Ansible and the module; then the same task again.
 * **(a')** the same batched reconciliation (`describe_acls` and `create_acls` from
-  `plugins/module_utils/_kafka_admin.py`, `plan_acls` from `_redpanda_plan.py`) in one Python
+  `plugins/module_utils/_kafka_acls.py`, `plan_acls` from `_redpanda_plan.py`) in one Python
   process, without Ansible.
 * **(b)** the per-ACL way: an Ansible `loop:` with one ACL per item, which is how a module that
   handles one ACL per call (ansible-kafka-admin) is used. Each item is a full module run.
@@ -469,7 +471,7 @@ both (Ansible start-up on one side only) and is the most conservative ratio.
 * **ACL API requests**: the `DESCRIBE_ACLS`, `CREATE_ACLS` and `DELETE_ACLS` among them: the
   requests the reconciliation itself needs.
 * **requests the module counted**: the `requests` result of `redpanda_acl`, from the counter in
-  `plugins/module_utils/_kafka_admin.py`, which counts every request the module sends.
+  `plugins/module_utils/_kafka_client.py`, which counts every request the module sends.
 
 ## Results
 

@@ -9,16 +9,16 @@ Every planner takes the task's parameters and what the API said (the cluster, an
 ``options`` of ``GET /v2/kubernetes/options`` where it needs them) and returns one plan::
 
     dict(
-        changes=[dict(op=..., target=..., ...)],  # the module's RV(changes), in order
-        requests=[(method, path, body)],          # to send in this order, unless check mode
-        warnings=[str],                           # to show whether or not anything is sent
-        error=None,                               # or why nothing may be done at all
-        diff=dict(before=..., after=...),         # None with an error
+        changes=ChangeSet,                  # RV(changes) in order, each with its request
+                                            # (method, path, body), sent unless check mode
+        warnings=[str],                     # to show whether or not anything is sent
+        error=None,                         # or why nothing may be done at all
+        diff=dict(before=..., after=...),   # None with an error
     )
 
-With an ``error`` the plan has no requests and its changes are only the ``report`` ones (findings
-that change nothing). ``changed`` is "some change is not a report". No I/O here: the module
-reads, calls the planner, then sends the requests and waits.
+With an ``error`` the plan has no requests and its changes are only the ``none`` ones (findings
+that change nothing, with a ``reason``). ``changed`` comes from the ChangeSet (``_changes``).
+No I/O here: the module reads, calls the planner, then sends the requests and waits.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,6 +27,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._changes import ChangeSet
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import (
     DeclarationError,
     actual_view,
@@ -49,20 +50,14 @@ CLUSTERS = "/kubernetes/clusters"
 NOTHING_CHANGED = "Nothing was changed."
 
 
-def make_plan(changes=None, requests=None, warnings=None, error=None, diff=None):
+def make_plan(changes=None, warnings=None, error=None, diff=None):
     """A plan with every key (see the module docstring)."""
     return dict(
-        changes=list(changes or []),
-        requests=list(requests or []),
+        changes=changes if changes is not None else ChangeSet(),
         warnings=list(warnings or []),
         error=error,
         diff=diff,
     )
-
-
-def is_changed(changes):
-    """Whether the changes change anything (a ``report`` is a finding, not a change)."""
-    return any(c["op"] != "report" for c in changes)
 
 
 # -- what the API offers ----------------------------------------------------------------------
@@ -137,18 +132,23 @@ def plan_create(params, options):
         )
     after = declared_view(params)
     after["version"] = slug
-    return make_plan(
-        changes=[dict(op="create", target="cluster", name=params["name"], after=after)],
-        requests=[("POST", CLUSTERS, cluster_create_body(params, slug))],
-        diff=dict(before={}, after=after),
+    changes = ChangeSet()
+    changes.add(
+        "create",
+        "cluster",
+        request=("POST", CLUSTERS, cluster_create_body(params, slug)),
+        name=params["name"],
+        after=after,
     )
+    return make_plan(changes=changes, diff=dict(before={}, after=after))
 
 
 def plan_present(params, cluster, options=None):
     """Bring an existing cluster to the declaration: one PUT for the cluster settings, a POST per
     missing pool, a PUT per drifted pool, a DELETE per pruned pool, then the upgrade. Everything
     that cannot be done is found first, and then nothing is done."""
-    problems, changes, requests, warnings = [], [], [], []
+    problems, warnings = [], []
+    changes = ChangeSet()
     path = "%s/%s" % (CLUSTERS, cluster["id"])
 
     try:
@@ -156,17 +156,20 @@ def plan_present(params, cluster, options=None):
     except DeclarationError as exc:
         problems.append(str(exc))
         settings = []
-    for field, before, after in settings:
-        changes.append(dict(op="update", target="cluster", field=field, before=before, after=after))
     if settings:
-        requests.append(("PUT", path, cluster_update_body(cluster, settings)))
+        _add_updates(
+            changes, "cluster", settings, ("PUT", path, cluster_update_body(cluster, settings))
+        )
 
     missing = _missing_pools(params, cluster)
     problems.extend(size_problems(missing, options))
     for pool in missing:
-        target = "node_pool/%s" % pool["name"]
-        changes.append(dict(op="create", target=target, after=declared_pool_fields(pool)))
-        requests.append(("POST", path + "/node_pools", pool_create_body(pool)))
+        changes.add(
+            "create",
+            "node_pool/%s" % pool["name"],
+            request=("POST", path + "/node_pools", pool_create_body(pool)),
+            after=declared_pool_fields(pool),
+        )
 
     actual = dict((p["name"], p) for p in cluster.get("node_pools") or [])
     for pool in params["node_pools"]:
@@ -178,44 +181,43 @@ def plan_present(params, cluster, options=None):
             problems.append(error)
             continue
         diffs = pool_differences(pool, have, cluster["id"])
-        for field, before, after in diffs:
-            changes.append(
-                dict(
-                    op="update",
-                    target="node_pool/%s" % pool["name"],
-                    field=field,
-                    before=before,
-                    after=after,
-                )
-            )
         if diffs:
-            requests.append(
+            _add_updates(
+                changes,
+                "node_pool/%s" % pool["name"],
+                diffs,
                 (
                     "PUT",
                     "%s/node_pools/%s" % (path, have["id"]),
                     pool_update_body(pool, have, cluster["id"]),
-                )
+                ),
             )
 
-    _plan_undeclared(params, cluster, actual, changes, requests, warnings)
-    _plan_version(params, cluster, options, changes, requests, warnings, problems)
+    _plan_undeclared(params, cluster, actual, changes, warnings)
+    _plan_version(params, cluster, options, changes, warnings, problems)
 
     if problems:
         message = " ".join(problems)
         if not problems[-1].endswith(NOTHING_CHANGED):
             message += " " + NOTHING_CHANGED
-        reports = [c for c in changes if c["op"] == "report"]
-        return make_plan(changes=reports, warnings=warnings, error=message)
+        return make_plan(changes=changes.select("none"), warnings=warnings, error=message)
     before = actual_view(cluster, params)
     return make_plan(
         changes=changes,
-        requests=requests,
         warnings=warnings,
-        diff=dict(before=before, after=planned_after(before, changes)),
+        diff=dict(before=before, after=planned_after(before, changes.changes)),
     )
 
 
-def _plan_undeclared(params, cluster, actual, changes, requests, warnings):
+def _add_updates(changes, target, differences, request):
+    """One ``update`` per field of ``differences`` ([(field, before, after)]), all made by one
+    request (it goes with the first)."""
+    for field, before, after in differences:
+        changes.add("update", target, request=request, field=field, before=before, after=after)
+        request = None
+
+
+def _plan_undeclared(params, cluster, actual, changes, warnings):
     """Pools that run but are not declared: deleted with prune_node_pools, else reported."""
     declared = set(p["name"] for p in params["node_pools"])
     for name, have in sorted(actual.items()):
@@ -224,18 +226,22 @@ def _plan_undeclared(params, cluster, actual, changes, requests, warnings):
         view = pool_view(have, cluster["id"])
         before = dict(size=view["size"], count=view["count"])
         if params["prune_node_pools"]:
-            changes.append(dict(op="delete", target="node_pool/%s" % name, before=before))
-            requests.append(
-                ("DELETE", "%s/%s/node_pools/%s" % (CLUSTERS, cluster["id"], have["id"]), None)
-            )
-            continue
-        changes.append(
-            dict(
-                op="report",
-                target="node_pool/%s" % name,
-                reason="not declared; left running (prune_node_pools: true deletes it)",
+            changes.add(
+                "delete",
+                "node_pool/%s" % name,
+                request=(
+                    "DELETE",
+                    "%s/%s/node_pools/%s" % (CLUSTERS, cluster["id"], have["id"]),
+                    None,
+                ),
                 before=before,
             )
+            continue
+        changes.add(
+            "none",
+            "node_pool/%s" % name,
+            reason="not declared; left running (prune_node_pools: true deletes it)",
+            before=before,
         )
         warnings.append(
             "Node pool %s of cluster %s is not declared in node_pools and "
@@ -243,7 +249,7 @@ def _plan_undeclared(params, cluster, actual, changes, requests, warnings):
         )
 
 
-def _plan_version(params, cluster, options, changes, requests, warnings, problems):
+def _plan_version(params, cluster, options, changes, warnings, problems):
     """The upgrade, last (after the node pool changes), when one is declared and allowed."""
     try:
         decision = _version_decision(params, cluster)
@@ -270,10 +276,14 @@ def _plan_version(params, cluster, options, changes, requests, warnings, problem
                 "%s" % (running, declared, target, NOTHING_CHANGED)
             )
             return
-        changes.append(
-            dict(op="upgrade", target="cluster", field="version", before=running, after=target)
+        changes.add(
+            "upgrade",
+            "cluster",
+            request=("POST", "%s/%s/upgrade" % (CLUSTERS, cluster["id"]), dict(version=target)),
+            field="version",
+            before=running,
+            after=target,
         )
-        requests.append(("POST", "%s/%s/upgrade" % (CLUSTERS, cluster["id"]), dict(version=target)))
 
 
 def plan_absent(params, cluster):
@@ -292,10 +302,16 @@ def plan_absent(params, cluster):
                 NOTHING_CHANGED,
             )
         )
+    changes = ChangeSet()
+    changes.add(
+        "delete",
+        "cluster",
+        request=("DELETE", "%s/%s" % (CLUSTERS, cluster["id"]), None),
+        name=cluster["name"],
+        id=cluster["id"],
+    )
     return make_plan(
-        changes=[dict(op="delete", target="cluster", name=cluster["name"], id=cluster["id"])],
-        requests=[("DELETE", "%s/%s" % (CLUSTERS, cluster["id"]), None)],
-        diff=dict(before=actual_view(cluster, dict(node_pools=[])), after={}),
+        changes=changes, diff=dict(before=actual_view(cluster, dict(node_pools=[])), after={})
     )
 
 
@@ -304,14 +320,14 @@ def planned_after(before, changes):
     after = copy.deepcopy(before)
     for change in changes:
         target = change["target"]
-        if target == "cluster" and change["op"] in ("update", "upgrade"):
+        if target == "cluster" and change["action"] in ("update", "upgrade"):
             after[change["field"]] = change["after"]
         elif target.startswith("node_pool/"):
             name = target.split("/", 1)[1]
-            if change["op"] == "create":
+            if change["action"] == "create":
                 after["node_pools"][name] = change["after"]
-            elif change["op"] == "update":
+            elif change["action"] == "update":
                 after["node_pools"][name][change["field"]] = change["after"]
-            elif change["op"] == "delete":
+            elif change["action"] == "delete":
                 after["node_pools"].pop(name, None)
     return after

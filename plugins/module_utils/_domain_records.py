@@ -6,11 +6,12 @@
 """What do_domain_record does to a domain's records, planned as plain data before anything is sent.
 
 ``plan(domain, declared, existing)`` takes the task's records and the domain's records as the
-API lists them, and returns ``(steps, records)``:
+API lists them, and returns ``(changes, records)``:
 
-* ``steps``: ``[(change, request)]`` in order. ``change`` is one item of the module's RV(changes)
-  (``op`` create, update, delete or report); ``request`` is ``(method, path, body)`` to send
-  unless in check mode, or None for a ``report`` (a finding that changes nothing).
+* ``changes``: a ChangeSet (``_changes``) in order. Each change is one item of the module's
+  RV(changes) (``action`` create, update, delete, or none with a ``reason``: another record
+  with a declared type and name, left alone); its request is ``(method, path, body)``, to send
+  unless in check mode (None for a ``none``).
 * ``records``: the declared present records as they are after the run (``id`` None for a record
   still to be created; ``created_id`` fills it in from the API's answer).
 
@@ -23,6 +24,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._changes import ChangeSet
 
 OPTIONAL_FIELDS = ("ttl", "priority", "port", "weight", "flags", "tag")
 HOSTNAME_TYPES = ("CNAME", "MX", "NS", "SRV")
@@ -83,8 +86,8 @@ def field_differences(declared, existing):
 
 
 def plan(domain, declared, existing):
-    """Compute every change first: ([(change, request)], resulting records). Raises PlanError for
-    an ambiguous declaration, before anything is sent."""
+    """Compute every change first: (ChangeSet, resulting records). Raises PlanError for an
+    ambiguous declaration, before anything is sent."""
     groups = {}
     for record in declared:
         rtype = record["type"]
@@ -97,7 +100,7 @@ def plan(domain, declared, existing):
     for record in existing:
         by_key.setdefault(record_key(record), []).append(record)
 
-    steps = []
+    changes = ChangeSet()
     results = []
     problems = []
     path = "/domains/%s/records" % domain
@@ -110,24 +113,23 @@ def plan(domain, declared, existing):
                 "%s %s is declared both present and absent (without data)." % (rtype, name)
             )
             continue
-        spare = _plan_present(path, rtype, name, present, absent, current, steps, results, problems)
-        _plan_absent(path, rtype, name, absent, spare, steps)
+        spare = _plan_present(
+            path, rtype, name, present, absent, current, changes, results, problems
+        )
+        _plan_absent(path, rtype, name, absent, spare, changes)
         for record in spare:
-            steps.append(
-                _step(
-                    "report",
-                    rtype,
-                    name,
-                    None,
-                    id=record.get("id"),
-                    data=record.get("data"),
-                    reason="another %s record with this name; left alone (declare it "
-                    "with state: absent to remove it)" % rtype,
-                )
+            changes.add(
+                "none",
+                type=rtype,
+                name=name,
+                id=record.get("id"),
+                data=record.get("data"),
+                reason="another %s record with this name; left alone (declare it "
+                "with state: absent to remove it)" % rtype,
             )
     if problems:
         raise PlanError(" ".join(problems) + " Nothing was changed.")
-    return steps, results
+    return changes, results
 
 
 def record_key(record):
@@ -135,11 +137,7 @@ def record_key(record):
     return record.get("type"), (record.get("name") or "").lower()
 
 
-def _step(op, rtype, name, request, **fields):
-    return dict(op=op, type=rtype, name=name, **fields), request
-
-
-def _plan_present(path, rtype, name, present, absent, current, steps, results, problems):
+def _plan_present(path, rtype, name, present, absent, current, changes, results, problems):
     """Match the declared present records of one type and name with the current ones (by data,
     or the only one in place); the current records left over."""
     kept = []
@@ -152,7 +150,7 @@ def _plan_present(path, rtype, name, present, absent, current, steps, results, p
             kept.append(match[0])
             before, after = field_differences(want, match[0])
             if after:
-                steps.append(_update(path, rtype, name, want, match[0], before, after))
+                _update(changes, path, rtype, name, want, match[0], before, after)
             results.append(dict(view(match[0]), **after))
         else:
             unmatched.append(want)
@@ -162,7 +160,7 @@ def _plan_present(path, rtype, name, present, absent, current, steps, results, p
             target = spare.pop()
             kept.append(target)
             before, after = field_differences(want, target)
-            steps.append(_update(path, rtype, name, want, target, before, after))
+            _update(changes, path, rtype, name, want, target, before, after)
             results.append(dict(view(target), **after))
         elif len(present) == 1 and len(spare) > 1 and not absent:
             problems.append(
@@ -183,12 +181,12 @@ def _plan_present(path, rtype, name, present, absent, current, steps, results, p
                 if want.get(field) is not None:
                     body[field] = want[field]
             after = dict((k, v) for k, v in body.items() if k not in ("type", "name"))
-            steps.append(_step("create", rtype, name, ("POST", path, body), after=after))
+            changes.add("create", request=("POST", path, body), type=rtype, name=name, after=after)
             results.append(dict(dict(id=None), **body))
     return spare
 
 
-def _plan_absent(path, rtype, name, absent, spare, steps):
+def _plan_absent(path, rtype, name, absent, spare, changes):
     """Delete the spare records that a declared absent record names (all without data)."""
     for gone in absent:
         doomed = [
@@ -198,29 +196,27 @@ def _plan_absent(path, rtype, name, absent, spare, steps):
         ]
         for record in doomed:
             spare.remove(record)
-            steps.append(
-                _step(
-                    "delete",
-                    rtype,
-                    name,
-                    ("DELETE", "%s/%s" % (path, record.get("id")), None),
-                    id=record.get("id"),
-                    before=dict(data=record.get("data"), ttl=record.get("ttl")),
-                )
+            changes.add(
+                "delete",
+                request=("DELETE", "%s/%s" % (path, record.get("id")), None),
+                type=rtype,
+                name=name,
+                id=record.get("id"),
+                before=dict(data=record.get("data"), ttl=record.get("ttl")),
             )
 
 
-def _update(path, rtype, name, want, record, before, after):
+def _update(changes, path, rtype, name, want, record, before, after):
     body = dict(type=rtype, name=name, data=want["data"])
     for field in OPTIONAL_FIELDS:
         value = want.get(field) if want.get(field) is not None else record.get(field)
         if value is not None:
             body[field] = value
-    return _step(
+    changes.add(
         "update",
-        rtype,
-        name,
-        ("PUT", "%s/%s" % (path, record.get("id")), body),
+        request=("PUT", "%s/%s" % (path, record.get("id")), body),
+        type=rtype,
+        name=name,
         id=record.get("id"),
         before=before,
         after=after,
@@ -255,14 +251,14 @@ def apply_changes(records, changes):
     """The records after the changes (for the diff; works in check mode, without new IDs)."""
     out = dict((r.get("id"), dict(r)) for r in records)
     for change in changes:
-        if change["op"] == "update" and change.get("id") in out:
+        if change["action"] == "update" and change.get("id") in out:
             out[change["id"]].update(change["after"])
-        elif change["op"] == "delete":
+        elif change["action"] == "delete":
             out.pop(change.get("id"), None)
     created = [
         dict(change["after"], type=change["type"], name=change["name"])
         for change in changes
-        if change["op"] == "create"
+        if change["action"] == "create"
     ]
     return list(out.values()) + created
 

@@ -14,7 +14,10 @@ The rest lives in files that import only downwards (plan <- clients <- this file
 
 * ``_redpanda_plan``: the vocabulary, ``RedpandaError`` and the pure planning functions for
   topics and ACLs; ``_redpanda_user_plan``: the same for SCRAM users;
-* ``_kafka_admin``: the Kafka protocol client (``KafkaAdmin``, ``RequestCounter``);
+* ``_kafka_client``: the Kafka protocol connection (``KafkaClient``: configuration, batching,
+  retries, error messages; ``RequestCounter``), with its operations on topics
+  (``_kafka_topics``), ACLs (``_kafka_acls``) and SCRAM users (``_kafka_scram``), joined in
+  ``_kafka_admin`` (``KafkaAdmin``);
 * ``_redpanda_users``: the user backends and the HTTP client of the Redpanda Admin API and
   Redpanda Cloud.
 """
@@ -26,9 +29,11 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kafka_admin import (
+    KafkaAdmin,
+)
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kafka_client import (
     HAS_CONFLUENT_KAFKA,
     KAFKA_IMPORT_ERROR,
-    KafkaAdmin,
     RequestCounter,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (

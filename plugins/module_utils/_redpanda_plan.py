@@ -5,11 +5,11 @@
 
 """The vocabulary of the redpanda_* modules and the pure planning functions for topics and ACLs.
 
-``plan_topics`` and ``plan_acls`` compare what is declared with what exists and return the list
-of changes; ``changed``, ``--diff`` and check mode are all derived from that one plan, so they
-can never disagree. No I/O here: the clients (``_kafka_admin``, ``_redpanda_users``) and the
-module base (``_redpanda``) build on this file, never the other way round. Users are planned in
-``_redpanda_user_plan``.
+``plan_topics`` and ``plan_acls`` compare what is declared with what exists and return the
+changes as a ChangeSet (``_changes``); ``changed``, ``--diff`` and check mode are all derived
+from that one plan, so they can never disagree. No I/O here: the Kafka clients (``_kafka_*``),
+``_redpanda_users`` and the module base (``_redpanda``) build on this file, never the other way
+round. Users are planned in ``_redpanda_user_plan``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +18,8 @@ __metaclass__ = type
 
 import collections
 import re
+
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._changes import ChangeSet
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,11 +142,12 @@ def plan_topics(desired, current, allow_deletion=False):
              replication_factor (int or None), configs (dict key -> str or None, None = reset).
     current: dict name -> dict(partitions=int, replication_factor=int,
              configs=dict key -> dict(value=str, override=bool)); only existing topics.
-    Returns (changes, errors). Each change: name, action ('create', 'update', 'delete', 'none')
-    and, for what differs, partitions/replication_factor/configs as {before, after}.
+    Returns (changes, errors). ``changes`` is a ChangeSet, one change per valid declared topic:
+    action ('create', 'update', 'delete', 'none'), name and, for what differs,
+    partitions/replication_factor/configs as {before, after}.
     `errors` lists every change that cannot be made; callers apply nothing when it is not empty.
     """
-    changes, errors, seen = [], [], set()
+    changes, errors, seen = ChangeSet(), [], set()
     for spec in desired:
         name = spec["name"]
         problem = topic_name_problem(name)
@@ -159,19 +162,15 @@ def plan_topics(desired, current, allow_deletion=False):
         want_configs = dict((k, config_value(v)) for k, v in (spec.get("configs") or {}).items())
         if spec.get("state", "present") == "absent":
             if have is None:
-                changes.append(dict(name=name, action="none"))
+                changes.add("none", name=name)
             elif not allow_deletion:
                 errors.append(
                     "topic %r exists and state=absent would delete it with all its data; "
                     "set allow_deletion=true to confirm" % name
                 )
             else:
-                changes.append(
-                    dict(
-                        name=name,
-                        action="delete",
-                        partitions=dict(before=have["partitions"], after=None),
-                    )
+                changes.add(
+                    "delete", name=name, partitions=dict(before=have["partitions"], after=None)
                 )
             continue
         partitions, rf = spec.get("partitions"), spec.get("replication_factor")
@@ -182,20 +181,18 @@ def plan_topics(desired, current, allow_deletion=False):
             errors.append("topic %r: replication_factor must be at least 1 (got %d)" % (name, rf))
             continue
         if have is None:
-            change = dict(
-                name=name,
-                action="create",
+            fields = dict(
                 partitions=dict(before=None, after=partitions),
                 replication_factor=dict(before=None, after=rf),
             )
             set_configs = dict((k, v) for k, v in want_configs.items() if v is not None)
             if set_configs:
-                change["configs"] = dict(
+                fields["configs"] = dict(
                     (k, dict(before=None, after=v)) for k, v in sorted(set_configs.items())
                 )
-            changes.append(change)
+            changes.add("create", name=name, **fields)
             continue
-        change = dict(name=name, action="none")
+        fields = {}
         if partitions is not None and partitions != have["partitions"]:
             if partitions < have["partitions"]:
                 errors.append(
@@ -204,7 +201,7 @@ def plan_topics(desired, current, allow_deletion=False):
                     % (name, have["partitions"], partitions, have["partitions"])
                 )
                 continue
-            change["partitions"] = dict(before=have["partitions"], after=partitions)
+            fields["partitions"] = dict(before=have["partitions"], after=partitions)
         if rf is not None and rf != have["replication_factor"]:
             errors.append(
                 "topic %r has replication factor %d; changing it to %d needs a partition "
@@ -223,15 +220,14 @@ def plan_topics(desired, current, allow_deletion=False):
             elif entry is None or entry.get("value") != value:
                 config_changes[key] = dict(before=entry and entry.get("value"), after=value)
         if config_changes:
-            change["configs"] = config_changes
-        if "partitions" in change or config_changes:
-            change["action"] = "update"
-        changes.append(change)
+            fields["configs"] = config_changes
+        changes.add("update" if fields else "none", name=name, **fields)
     return changes, errors
 
 
 def topic_diff(changes, current):
-    """before/after for --diff, limited to the topics and keys the task manages."""
+    """before/after for --diff, limited to the topics and keys the task manages (``changes``: the
+    list of plan_topics' changes)."""
     before, after = {}, {}
     for change in changes:
         if change["action"] == "none":
@@ -420,24 +416,39 @@ def plan_acls(present, absent, current, exclusive=False):
     current: iterable of AclKey (what DescribeAcls returned).
     With `exclusive`, every current ACL of a principal named in `present`/`absent` that is not in
     `present` is deleted: the least-privilege guarantee.
-    Returns dict(create=[...], delete=[...], principals=[...]) with sorted, unique AclKeys.
+    Returns a ChangeSet: one ``create`` per missing ACL, then one ``delete`` per ACL to delete,
+    then one ``none`` per declared ACL that exists, each sorted; a change holds the ACL's fields
+    (acl_key_dict) and its request is the AclKey (for the ONE CreateAcls, the ONE DeleteAcls).
     """
     current = set(current)
     wanted = set(present)
-    principals = sorted(set(k.principal for k in present) | set(k.principal for k in absent))
-    create = sorted(wanted - current)
     delete = set(k for k in absent if k in current)
     if exclusive:
-        scope = set(principals)
+        scope = set(acl_principals(present, absent))
         delete |= set(k for k in current if k.principal in scope and k not in wanted)
-    return dict(create=create, delete=sorted(delete), principals=principals)
+    changes = ChangeSet()
+    for key in sorted(wanted - current):
+        changes.add("create", request=key, **acl_key_dict(key))
+    for key in sorted(delete):
+        changes.add("delete", request=key, **acl_key_dict(key))
+    for key in sorted(wanted & current):
+        changes.add("none", **acl_key_dict(key))
+    return changes
 
 
-def acl_diff(plan, current):
-    """before/after for --diff: the ACLs of the principals the task names, grouped by principal."""
-    scope = set(plan["principals"])
+def acl_principals(present, absent):
+    """The principals a task names (sorted): what `exclusive` and the diff are scoped to."""
+    return sorted(set(k.principal for k in present) | set(k.principal for k in absent))
+
+
+def acl_diff(changes, current, principals):
+    """before/after for --diff: the ACLs of `principals` (acl_principals), grouped by principal;
+    ``changes`` is plan_acls' ChangeSet."""
+    scope = set(principals)
     before_keys = set(k for k in current if k.principal in scope)
-    after_keys = (before_keys - set(plan["delete"])) | set(plan["create"])
+    after_keys = (before_keys - set(changes.select("delete").requests)) | set(
+        changes.select("create").requests
+    )
 
     def grouped(keys):
         out = {}

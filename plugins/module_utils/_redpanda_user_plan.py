@@ -5,13 +5,15 @@
 
 """The pure planning function for the SCRAM users of redpanda_user: ``plan_users`` compares
 declared users with what a user backend reports and returns the list of changes, from which
-``changed``, ``--diff`` and check mode are derived. No I/O and no imports: the backends that
-make the changes real are in ``_redpanda_users``.
+``changed``, ``--diff`` and check mode are derived (a ChangeSet, ``_changes``). No I/O here:
+the backends that make the changes real are in ``_redpanda_users``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._changes import ChangeSet
 
 
 # --------------------------------------------------------------------------------------------
@@ -35,12 +37,12 @@ def plan_users(
     password_ok: dict name -> True (the declared password works), False, or None (unknown).
     Passwords cannot be read back: with update_password=on_create an existing user's password is
     left alone; with always it is set unless it is known to work already.
-    Returns (changes, errors). A change: name, action ('create', 'update', 'delete', 'none'),
-    before/after mechanisms, set_mechanisms (credentials to write), delete_mechanisms,
-    password_set (bool), reasons (list of str).
+    Returns (changes, errors). ``changes`` is a ChangeSet; a change: action ('create', 'update',
+    'delete', 'none'), name, before/after mechanisms, set_mechanisms (credentials to write),
+    delete_mechanisms, password_set (bool), reasons (list of str).
     """
     password_ok = password_ok or {}
-    changes, errors, seen = [], [], set()
+    changes, errors, seen = ChangeSet(), [], set()
     for spec in desired:
         name = spec["name"]
         if not name:
@@ -55,30 +57,26 @@ def plan_users(
         before = None if have is None else sorted(have_mechs) if have_mechs is not None else None
         if spec.get("state", "present") == "absent":
             if have is None:
-                changes.append(
-                    dict(
-                        name=name,
-                        action="none",
-                        before=None,
-                        after=None,
-                        set_mechanisms=[],
-                        delete_mechanisms=[],
-                        password_set=False,
-                        reasons=[],
-                    )
+                changes.add(
+                    "none",
+                    name=name,
+                    before=None,
+                    after=None,
+                    set_mechanisms=[],
+                    delete_mechanisms=[],
+                    password_set=False,
+                    reasons=[],
                 )
             else:
-                changes.append(
-                    dict(
-                        name=name,
-                        action="delete",
-                        before=before,
-                        after=None,
-                        set_mechanisms=[],
-                        delete_mechanisms=before or [],
-                        password_set=False,
-                        reasons=["state=absent"],
-                    )
+                changes.add(
+                    "delete",
+                    name=name,
+                    before=before,
+                    after=None,
+                    set_mechanisms=[],
+                    delete_mechanisms=before or [],
+                    password_set=False,
+                    reasons=["state=absent"],
                 )
             continue
         want = list(dict.fromkeys(spec.get("mechanisms") or ["SCRAM-SHA-256"]))
@@ -93,17 +91,15 @@ def plan_users(
             errors.append("user %r: password is required when state=present" % name)
             continue
         if have is None:
-            changes.append(
-                dict(
-                    name=name,
-                    action="create",
-                    before=None,
-                    after=sorted(want),
-                    set_mechanisms=want,
-                    delete_mechanisms=[],
-                    password_set=True,
-                    reasons=["user does not exist"],
-                )
+            changes.add(
+                "create",
+                name=name,
+                before=None,
+                after=sorted(want),
+                set_mechanisms=want,
+                delete_mechanisms=[],
+                password_set=True,
+                reasons=["user does not exist"],
             )
             continue
         reasons, set_mechs, delete_mechs = [], [], []
@@ -153,30 +149,26 @@ def plan_users(
                     set_mechs.append(m)
         if set_mechs or delete_mechs:
             after = sorted(want) if have_mechs is not None or set_mechs else before
-            changes.append(
-                dict(
-                    name=name,
-                    action="update",
-                    before=before,
-                    after=after,
-                    set_mechanisms=set_mechs,
-                    delete_mechanisms=delete_mechs,
-                    password_set=bool(set_mechs),
-                    reasons=reasons,
-                )
+            changes.add(
+                "update",
+                name=name,
+                before=before,
+                after=after,
+                set_mechanisms=set_mechs,
+                delete_mechanisms=delete_mechs,
+                password_set=bool(set_mechs),
+                reasons=reasons,
             )
         else:
-            changes.append(
-                dict(
-                    name=name,
-                    action="none",
-                    before=before,
-                    after=before,
-                    set_mechanisms=[],
-                    delete_mechanisms=[],
-                    password_set=False,
-                    reasons=[],
-                )
+            changes.add(
+                "none",
+                name=name,
+                before=before,
+                after=before,
+                set_mechanisms=[],
+                delete_mechanisms=[],
+                password_set=False,
+                reasons=[],
             )
     return changes, errors
 

@@ -130,23 +130,31 @@ records:
     - {id: 28448433, type: A, name: todo, data: 203.0.113.10, ttl: 300}
 changes:
   description:
-    - What the run changed (or, in check mode, would change). C(op) is C(create), C(update),
-      C(delete) or C(report) (another record with a declared type and name, left alone).
+    - What the run changed (or, in check mode, would change). C(action) is C(create), C(update),
+      C(delete) or C(none) (another record with a declared type and name, left alone; its
+      C(reason) says so).
   returned: always
   type: list
   elements: dict
   sample:
-    - op: update
+    - action: update
       type: A
       name: todo
       id: 28448433
       before: {data: 203.0.113.9}
       after: {data: 203.0.113.10}
+    - action: none
+      type: A
+      name: todo
+      id: 28448434
+      data: 198.51.100.7
+      reason: "another A record with this name; left alone (declare it with state: absent to remove it)"
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._changes import ChangeSet
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
     DigitalOceanClient,
     DigitalOceanError,
@@ -208,30 +216,34 @@ def main():
     domain = module.params["domain"].strip().rstrip(".").lower()
     declared = module.params["records"]
     client = DigitalOceanClient.from_module(module)
-    changes = []
+    planned = ChangeSet()
+    sending = None
     done = []
     try:
         existing = read_records(module, client, domain)
         try:
-            steps, results = plan(domain, declared, existing)
+            planned, results = plan(domain, declared, existing)
         except PlanError as exc:
             module.fail_json(msg=to_native(exc))
-        for change, request in steps:
-            changes.append(change)
-            if request is None or module.check_mode:
-                continue
-            method, path, body = request
+        for sending, (method, path, body) in planned.to_send(module.check_mode):
             answer = client.request(method, path, body=body)
-            done.append(change)
+            done.append(sending)
             if method == "POST":
                 note_created(results, (answer or {}).get("domain_record") or {})
     except DigitalOceanError as exc:
-        module.fail_json(msg=to_native(exc), changed=bool(done), changes=changes, **exc.to_result())
-    changed = any(c["op"] != "report" for c in changes)
-    result = dict(changed=changed, changes=changes, records=results)
-    if module._diff:
-        result["diff"] = records_diff(domain, declared, existing, changes)
-    module.exit_json(**result)
+        module.fail_json(
+            msg=to_native(exc),
+            changed=bool(done),
+            changes=planned.through(sending),
+            **exc.to_result(),
+        )
+    module.exit_json(
+        **planned.result(
+            module._diff,
+            lambda: records_diff(domain, declared, existing, planned.changes),
+            records=results,
+        )
+    )
 
 
 if __name__ == "__main__":

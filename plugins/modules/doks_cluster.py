@@ -125,7 +125,7 @@ options:
   prune_node_pools:
     description:
       - Delete node pools of the cluster that O(node_pools) does not declare. Without it they are
-        reported in RV(changes) (C(op=report)) and left running.
+        reported in RV(changes) (C(action=none) with a C(reason)) and left running.
       - New pools are always created before old ones are deleted.
     type: bool
     default: false
@@ -303,14 +303,21 @@ cluster:
 changes:
   description:
     - What the run changed (or, in check mode, would change), one item per change.
-    - C(op) is C(create), C(update), C(delete), C(upgrade), C(write), C(chmod) or C(report) (a
-      finding that changes nothing, such as an undeclared node pool left running).
+    - C(action) is C(create), C(update), C(delete), C(upgrade) or C(none) (a finding that changes
+      nothing, such as an undeclared node pool left running; its C(reason) says why).
+    - C(target) is C(cluster), C(node_pool/<name>) or C(kubeconfig). The kubeconfig file is
+      C(create)d when it is missing, and C(update)d when it is rewritten (C(reason) says why) or
+      when its mode is set to C(0600) (C(field=mode)).
   returned: always
   type: list
   elements: dict
   sample:
-    - {op: update, target: node_pool/workers, field: max_nodes, before: 4, after: 5}
-    - {op: write, target: kubeconfig, path: /home/ops/.kube/hackathon-todo.yaml, reason: missing}
+    - {action: update, target: node_pool/workers, field: max_nodes, before: 4, after: 5}
+    - action: none
+      target: node_pool/adhoc
+      reason: "not declared; left running (prune_node_pools: true deletes it)"
+      before: {size: s-2vcpu-4gb, count: 1}
+    - {action: create, target: kubeconfig, path: /home/ops/.kube/hackathon-todo.yaml, reason: missing}
 kubeconfig_path:
   description: Where the kubeconfig was written (null without O(kubeconfig_path)).
   returned: always
@@ -324,6 +331,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._changes import ChangeSet
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._digitalocean import (
     DigitalOceanClient,
     DigitalOceanError,
@@ -339,7 +347,6 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks import
     validate_declaration,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._doks_plan import (
-    is_changed,
     needs_options,
     plan_absent,
     plan_create,
@@ -417,7 +424,7 @@ class DoksCluster(object):
         self.p = module.params
         self.check = module.check_mode
         self.client = DigitalOceanClient.from_module(module)
-        self.changes = []
+        self.changes = ChangeSet()
         self.applied = []
         self._options = None
         self.deadline = time.time() + self.p["wait_timeout"]
@@ -505,21 +512,19 @@ class DoksCluster(object):
     # -- results ------------------------------------------------------------------------------
 
     def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, changed=bool(self.applied), changes=self.changes, **extra)
-
-    def record(self, **change):
-        self.changes.append(change)
+        self.module.fail_json(
+            msg=msg, changed=bool(self.applied), changes=self.changes.changes, **extra
+        )
 
     def exit(self, cluster, diff=None):
-        result = dict(
-            changed=is_changed(self.changes),
-            cluster=summarize(cluster),
-            changes=self.changes,
-            kubeconfig_path=self.p["kubeconfig_path"] if self.p["kubeconfig_path"] else None,
+        self.module.exit_json(
+            **self.changes.result(
+                self.module._diff,
+                diff,
+                cluster=summarize(cluster),
+                kubeconfig_path=self.p["kubeconfig_path"] if self.p["kubeconfig_path"] else None,
+            )
         )
-        if diff is not None and self.module._diff:
-            result["diff"] = diff
-        self.module.exit_json(**result)
 
     def adopt(self, plan):
         """Take a plan's changes and warnings; raise its error (nothing has been sent)."""
@@ -529,10 +534,10 @@ class DoksCluster(object):
         if plan["error"]:
             raise DeclarationError(plan["error"])
 
-    def send(self, requests):
-        """The planned requests, in order; the answers."""
+    def send(self, steps):
+        """The requests of the planned steps (ChangeSet.to_send), in order; the answers."""
         answers = []
-        for method, path, body in requests:
+        for _change, (method, path, body) in steps:
             answers.append(self.client.request(method, path, body=body))
             self.applied.append((method, path))
         return answers
@@ -543,15 +548,16 @@ class DoksCluster(object):
         plan = plan_create(self.p, self.options())
         self.adopt(plan)
         if self.check:
-            if self.p["kubeconfig_path"]:
-                self.record(
-                    op="write",
-                    target="kubeconfig",
-                    path=self.p["kubeconfig_path"],
+            path = self.p["kubeconfig_path"]
+            if path:
+                self.changes.add(
+                    "update" if os.path.exists(path) else "create",
+                    "kubeconfig",
+                    path=path,
                     reason="the cluster will be created",
                 )
             self.exit(None, plan["diff"])
-        created = self.send(plan["requests"])[0]["kubernetes_cluster"]
+        created = self.send(plan["changes"].to_send(self.check))[0]["kubernetes_cluster"]
         cluster = self.wait_ready(created["id"]) if self.p["wait"] else created
         self.sync_kubeconfig(cluster)
         self.exit(cluster, plan["diff"])
@@ -568,8 +574,9 @@ class DoksCluster(object):
         options = self.options() if needs_options(self.p, cluster) else None
         plan = plan_present(self.p, cluster, options)
         self.adopt(plan)
-        if plan["requests"] and not self.check:
-            self.send(plan["requests"])
+        steps = plan["changes"].to_send(self.check)
+        if steps:
+            self.send(steps)
             cluster = (
                 self.wait_ready(cluster["id"])
                 if self.p["wait"]
@@ -600,14 +607,19 @@ class DoksCluster(object):
         lifetime = self.p["kubeconfig_expiry_seconds"] or kubeconfig.DEFAULT_CREDENTIAL_LIFETIME
         reason = kubeconfig.write_reason(path, text, lifetime // 2)
         if reason:
-            self.record(op="write", target="kubeconfig", path=path, reason=reason)
+            self.changes.add(
+                "update" if os.path.exists(path) else "create",
+                "kubeconfig",
+                path=path,
+                reason=reason,
+            )
             if not self.check:
                 kubeconfig.write_private(path, text, self.module.atomic_move)
             return
         mode = kubeconfig.mode_of(path)
         if mode != 0o600:
-            self.record(
-                op="chmod", target="kubeconfig", path=path, before="%04o" % mode, after="0600"
+            self.changes.add(
+                "update", "kubeconfig", path=path, field="mode", before="%04o" % mode, after="0600"
             )
             if not self.check:
                 os.chmod(path, 0o600)
@@ -618,8 +630,9 @@ class DoksCluster(object):
         cluster = self.find_cluster()
         plan = plan_absent(self.p, cluster)
         self.adopt(plan)
-        if plan["requests"] and not self.check:
-            self.send(plan["requests"])
+        steps = plan["changes"].to_send(self.check)
+        if steps:
+            self.send(steps)
             if self.p["wait"]:
                 self.wait_gone(cluster["id"])
         self.exit(None, plan["diff"])

@@ -219,6 +219,7 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_pl
     RedpandaError,
     acl_diff,
     acl_key_dict,
+    acl_principals,
     expand_acl_entries,
     plan_acls,
 )
@@ -253,11 +254,11 @@ def main():
     if errors:
         module.fail_json(msg="nothing was changed: " + "; ".join(errors), changed=False)
 
-    principals = set(k.principal for k in present) | set(k.principal for k in absent)
+    principals = acl_principals(present, absent)
     try:
         kafka = module.kafka
         # ONE DescribeAcls: narrowed to the principal when the task names only one.
-        current = kafka.describe_acls(principal=principals.pop() if len(principals) == 1 else None)
+        current = kafka.describe_acls(principal=principals[0] if len(principals) == 1 else None)
         if not current and not kafka.require_cluster_operation("describe", "read ACLs"):
             # Apache Kafka answers an unauthorised DescribeAcls with an empty list (as seen
             # through librdkafka), so an empty answer alone does not prove there are no ACLs.
@@ -265,23 +266,23 @@ def main():
                 "the broker does not report whether %r may read ACLs; if it may not, existing "
                 "ACLs are invisible to this task" % module.params["sasl_username"]
             )
-        plan = plan_acls(present, absent, current, exclusive=module.params["exclusive"])
-        if not module.check_mode:
-            kafka.create_acls(plan["create"])  # ONE CreateAcls
-            kafka.delete_acls(plan["delete"])  # ONE DeleteAcls
+        planned = plan_acls(present, absent, current, exclusive=module.params["exclusive"])
+        sending = planned.to_send(module.check_mode)
+        kafka.create_acls([key for c, key in sending if c["action"] == "create"])  # ONE CreateAcls
+        kafka.delete_acls([key for c, key in sending if c["action"] == "delete"])  # ONE DeleteAcls
     except RedpandaError as exc:
         module.fail_redpanda(exc, changed=False)
 
-    current_set = set(current)
-    result = dict(
-        changed=bool(plan["create"] or plan["delete"]),
-        created=[acl_key_dict(k) for k in plan["create"]],
-        deleted=[acl_key_dict(k) for k in plan["delete"]],
-        unchanged=len([k for k in present if k in current_set]),
+    module.exit_redpanda(
+        **planned.result(
+            module._diff,
+            lambda: acl_diff(planned, current, principals),
+            key=None,
+            created=[acl_key_dict(k) for k in planned.select("create").requests],
+            deleted=[acl_key_dict(k) for k in planned.select("delete").requests],
+            unchanged=len(planned.select("none").changes),
+        )
     )
-    if module._diff:
-        result["diff"] = acl_diff(plan, current)
-    module.exit_redpanda(**result)
 
 
 if __name__ == "__main__":

@@ -237,7 +237,8 @@ def main():
         for name, cfg in configs.items():
             current[name]["configs"] = cfg
 
-        changes, errors = plan_topics(desired, current, module.params["allow_deletion"])
+        planned, errors = plan_topics(desired, current, module.params["allow_deletion"])
+        changes = planned.changes
         if errors:
             module.fail_json(
                 msg="nothing was changed: " + "; ".join(errors),
@@ -279,10 +280,9 @@ def main():
     except RedpandaError as exc:
         module.fail_redpanda(exc, changed=False)
 
-    result = dict(changed=any(c["action"] != "none" for c in changes), topics=changes)
-    if module._diff:
-        result["diff"] = topic_diff(changes, current)
-    module.exit_redpanda(**result)
+    module.exit_redpanda(
+        **planned.result(module._diff, lambda: topic_diff(changes, current), key="topics")
+    )
 
 
 if __name__ == "__main__":

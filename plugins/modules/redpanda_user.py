@@ -288,7 +288,7 @@ def main():
             module.fail_json(msg="nothing was changed: " + "; ".join(errors), changed=False)
         current = backend.list_users()
         password_ok = check_passwords(module, desired, current, passwords)
-        changes, errors = plan_users(
+        planned, errors = plan_users(
             desired,
             current,
             module.params["update_password"],
@@ -301,16 +301,20 @@ def main():
                 changed=False,
                 requests=module.counter.result(),
             )
-        todo = [c for c in changes if c["action"] != "none"]
+        todo = planned.select("create", "update", "delete").changes
         if todo and not module.check_mode:
             backend.apply(todo, passwords, dict((s["name"], s.get("iterations")) for s in desired))
     except RedpandaError as exc:
         module.fail_redpanda(exc, changed=False, backend=module.params["backend"])
 
-    result = dict(changed=bool(todo), users=changes, backend=module.params["backend"])
-    if module._diff:
-        result["diff"] = user_diff(changes)
-    module.exit_redpanda(**result)
+    module.exit_redpanda(
+        **planned.result(
+            module._diff,
+            lambda: user_diff(planned.changes),
+            key="users",
+            backend=module.params["backend"],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def test_records_are_created_once_then_unchanged(do_api):
 
     planned = run_module("do_domain_record", records_args(do_api, declared), check=True, env=env)
     assert planned.changed and not planned.failed, planned.result
-    assert [(c["op"], c["name"]) for c in planned.result["changes"]] == [
+    assert [(c["action"], c["name"]) for c in planned.result["changes"]] == [
         ("create", "staging.todo"),
         ("create", "todo"),
     ]

@@ -66,9 +66,9 @@ def test_create_writes_kubeconfig_on_first_create_and_second_run_is_unchanged(do
 
     planned = run_module("doks_cluster", args, check=True)
     assert planned.changed and not planned.failed, planned.result
-    assert [(c["op"], c["target"]) for c in planned.result["changes"]] == [
+    assert [(c["action"], c["target"]) for c in planned.result["changes"]] == [
         ("create", "cluster"),
-        ("write", "kubeconfig"),
+        ("create", "kubeconfig"),
     ]
     assert do_api.writes() == [] and do_api.clusters == {}
     assert not kubeconfig.exists()
@@ -135,17 +135,19 @@ def test_drift_and_upgrade_are_reported_in_check_mode_then_reconciled(do_api, tm
 
     planned = run_module("doks_cluster", args, check=True, diff=True)
     assert planned.changed and not planned.failed, planned.result
-    changes = {(c["op"], c["target"], c.get("field")) for c in planned.result["changes"]}
+    changes = {(c["action"], c["target"], c.get("field")) for c in planned.result["changes"]}
     assert changes == {
         ("update", "cluster", "auto_upgrade"),
         ("create", "node_pool/batch", None),
         ("update", "node_pool/workers", "auto_scale"),
         ("update", "node_pool/workers", "min_nodes"),
         ("update", "node_pool/workers", "max_nodes"),
-        ("report", "node_pool/adhoc", None),
-        ("chmod", "kubeconfig", None),
+        ("none", "node_pool/adhoc", None),
+        ("update", "kubeconfig", "mode"),
         ("upgrade", "cluster", "version"),
     }
+    (left,) = [c for c in planned.result["changes"] if c["action"] == "none"]
+    assert left["reason"] == "not declared; left running (prune_node_pools: true deletes it)"
     diff = planned.result["diff"]
     assert diff["before"]["node_pools"]["workers"]["auto_scale"] is False
     assert diff["after"]["node_pools"]["workers"]["auto_scale"] is True
@@ -185,7 +187,7 @@ def test_drift_and_upgrade_are_reported_in_check_mode_then_reconciled(do_api, tm
     pruned = run_module("doks_cluster", dict(args, prune_node_pools=True))
     assert pruned.changed and not pruned.failed, pruned.result
     adhoc_id = pools["adhoc"]["id"]
-    assert [(c["op"], c["target"]) for c in pruned.result["changes"]] == [
+    assert [(c["action"], c["target"]) for c in pruned.result["changes"]] == [
         ("delete", "node_pool/adhoc")
     ]
     assert do_api.writes() == [

@@ -291,23 +291,25 @@ def params(**fields) -> dict:
 
 
 def summary(plan) -> list:
-    return [(c["op"], c["target"], c.get("field")) for c in plan["changes"]]
+    return [(c["action"], c["target"], c.get("field")) for c in plan["changes"].changes]
 
 
 def requests(plan) -> list:
-    return [(method, path) for method, path, _body in plan["requests"]]
+    return [(method, path) for method, path, _body in plan["changes"].requests]
 
 
 def test_a_plan_is_plain_data_with_every_key():
-    plan = planner.plan_present(params(), api_cluster())
-    assert set(plan) == {"changes", "requests", "warnings", "error", "diff"}
-    json.dumps(plan)  # no closures, no clients: only data
+    plan = planner.plan_present(params(), api_cluster(node_pools=[]), OPTIONS)
+    assert set(plan) == {"changes", "warnings", "error", "diff"}
+    assert plan["changes"].steps  # the create of the missing pool, with its POST
+    # no closures, no clients: only data
+    json.dumps(dict(plan, changes=plan["changes"].steps))
 
 
 def test_cluster_in_sync_plans_nothing_and_needs_no_options():
     assert planner.needs_options(params(), api_cluster()) is False
     plan = planner.plan_present(params(), api_cluster())
-    assert (plan["changes"], plan["requests"], plan["warnings"], plan["error"]) == (
+    assert (plan["changes"].changes, plan["changes"].requests, plan["warnings"], plan["error"]) == (
         [],
         [],
         [],
@@ -333,17 +335,21 @@ def test_drift_is_planned_in_the_order_it_is_sent():
         ("update", "node_pool/workers", "auto_scale"),
         ("update", "node_pool/workers", "min_nodes"),
         ("update", "node_pool/workers", "max_nodes"),
-        ("report", "node_pool/adhoc", None),
+        ("none", "node_pool/adhoc", None),
         ("upgrade", "cluster", "version"),
     ]
+    (adhoc_change,) = plan["changes"].select("none").changes
+    assert adhoc_change["reason"] == (
+        "not declared; left running (prune_node_pools: true deletes it)"
+    )
     assert requests(plan) == [
         ("PUT", PATH),
         ("POST", f"{PATH}/node_pools"),
         ("PUT", f"{PATH}/node_pools/{workers['id']}"),
         ("POST", f"{PATH}/upgrade"),
     ]
-    assert plan["requests"][0][2] == {"name": "hackathon-todo", "auto_upgrade": True}
-    assert plan["requests"][-1][2] == {"version": "1.36.1-do.0"}
+    assert plan["changes"].requests[0][2] == {"name": "hackathon-todo", "auto_upgrade": True}
+    assert plan["changes"].requests[-1][2] == {"version": "1.36.1-do.0"}
     assert plan["warnings"] == [
         "Node pool adhoc of cluster hackathon-todo is not declared in node_pools and was left "
         "running."
@@ -354,30 +360,31 @@ def test_drift_is_planned_in_the_order_it_is_sent():
     assert after["node_pools"]["workers"]["auto_scale"] is True
 
 
-def test_prune_plans_a_delete_instead_of_a_report():
+def test_prune_plans_a_delete_instead_of_a_finding():
     adhoc = api_pool(id="p-adhoc", name="adhoc", auto_scale=False, count=1)
     cluster = api_cluster(node_pools=[api_pool(), adhoc])
     plan = planner.plan_present(params(prune_node_pools=True), cluster)
     assert summary(plan) == [("delete", "node_pool/adhoc", None)]
-    assert plan["requests"] == [("DELETE", f"{PATH}/node_pools/p-adhoc", None)]
+    assert plan["changes"].requests == [("DELETE", f"{PATH}/node_pools/p-adhoc", None)]
     assert plan["warnings"] == []
     assert "adhoc" not in plan["diff"]["after"]["node_pools"]
 
 
-def test_what_cannot_be_done_plans_no_request_and_keeps_only_the_reports():
+def test_what_cannot_be_done_plans_no_request_and_keeps_only_the_findings():
     adhoc = api_pool(id="p-adhoc", name="adhoc", auto_scale=False, count=1)
     cluster = api_cluster(version="1.35.5-do.1", node_pools=[api_pool(), adhoc])
     bigger = declared_pool(size="s-4vcpu-8gb", max_nodes=6)
     plan = planner.plan_present(
         params(version="1.36", tags=["x"], node_pools=[bigger]), cluster, OPTIONS
     )
-    assert plan["requests"] == [] and plan["diff"] is None
-    assert summary(plan) == [("report", "node_pool/adhoc", None)]
+    assert plan["changes"].requests == [] and plan["diff"] is None
+    assert summary(plan) == [("none", "node_pool/adhoc", None)]
+    assert plan["changes"].changed is False
     assert "node pool workers: size cannot be changed in place" in plan["error"]
     assert "needs allow_upgrade: true" in plan["error"]
     assert plan["error"].endswith("Nothing was changed.")
     assert plan["error"].count("Nothing was changed.") == 1
-    assert len(plan["warnings"]) == 1  # the report still warns
+    assert len(plan["warnings"]) == 1  # the finding still warns
 
 
 def test_a_size_that_is_not_offered_stops_a_new_pool():
@@ -393,7 +400,7 @@ def test_an_auto_upgraded_patch_is_a_warning_not_a_change():
     cluster = api_cluster(version="1.36.2-do.0")
     assert planner.needs_options(params(), cluster) is False
     plan = planner.plan_present(params(), cluster)
-    assert plan["changes"] == [] and plan["requests"] == []
+    assert plan["changes"].steps == []
     assert plan["warnings"] == [
         "Cluster hackathon-todo runs 1.36.2-do.0, a newer patch than the declared 1.36.1-do.0: "
         "DigitalOcean auto-upgraded it. Declare 1.36.2-do.0 to pin it."
@@ -412,14 +419,14 @@ def test_create_plans_one_post_with_the_resolved_version():
     plan = planner.plan_create(params(version="1.35"), OPTIONS)
     assert summary(plan) == [("create", "cluster", None)]
     assert requests(plan) == [("POST", "/kubernetes/clusters")]
-    assert plan["requests"][0][2]["version"] == "1.35.5-do.1"
-    assert plan["diff"] == {"before": {}, "after": plan["changes"][0]["after"]}
+    assert plan["changes"].requests[0][2]["version"] == "1.35.5-do.1"
+    assert plan["diff"] == {"before": {}, "after": plan["changes"].changes[0]["after"]}
 
 
 def test_create_lists_every_problem_and_plans_nothing():
     declared = params(region="mars1", version="1.37", node_pools=[declared_pool(size="huge")])
     plan = planner.plan_create(declared, OPTIONS)
-    assert (plan["changes"], plan["requests"]) == ([], [])
+    assert plan["changes"].steps == []
     assert plan["error"].startswith("Cannot create cluster hackathon-todo: region mars1")
     assert "version 1.37 is not offered" in plan["error"] and "size huge" in plan["error"]
     assert plan["error"].endswith(" Nothing was changed.")
@@ -427,24 +434,15 @@ def test_create_lists_every_problem_and_plans_nothing():
 
 def test_absent_plans_a_delete_only_when_allowed():
     gone = planner.plan_absent(params(), None)
-    assert (gone["changes"], gone["requests"], gone["diff"]) == (
-        [],
-        [],
-        {"before": {}, "after": {}},
-    )
+    assert (gone["changes"].steps, gone["diff"]) == ([], {"before": {}, "after": {}})
     refused = planner.plan_absent(params(), api_cluster())
-    assert "Set allow_deletion: true" in refused["error"] and refused["requests"] == []
+    assert "Set allow_deletion: true" in refused["error"] and refused["changes"].requests == []
     plan = planner.plan_absent(params(allow_deletion=True), api_cluster())
-    assert plan["changes"] == [
-        {"op": "delete", "target": "cluster", "name": "hackathon-todo", "id": CID}
+    assert plan["changes"].changes == [
+        {"action": "delete", "target": "cluster", "name": "hackathon-todo", "id": CID}
     ]
-    assert plan["requests"] == [("DELETE", PATH, None)]
+    assert plan["changes"].requests == [("DELETE", PATH, None)]
     assert plan["diff"]["after"] == {}
-
-
-def test_is_changed_does_not_count_reports():
-    assert planner.is_changed([{"op": "report"}]) is False
-    assert planner.is_changed([{"op": "report"}, {"op": "chmod"}]) is True
 
 
 # -- kubeconfig -------------------------------------------------------------------------------

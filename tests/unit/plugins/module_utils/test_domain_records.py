@@ -25,9 +25,15 @@ def want(rtype, name, data=None, state="present", **extra):
     return out
 
 
+def planned(domain, declared, existing):
+    """plan()'s ChangeSet as its (change, request) steps, and the records."""
+    changes, records = plan(domain, declared, existing)
+    return changes.steps, records
+
+
 def ops(steps):
     return [
-        (c["op"], c["type"], c["name"], request[0] if request else None) for c, request in steps
+        (c["action"], c["type"], c["name"], request[0] if request else None) for c, request in steps
     ]
 
 
@@ -47,14 +53,14 @@ def test_names_are_relative_to_the_domain(name, relative):
 
 def test_in_sync_records_need_nothing():
     existing = [rec(1, "A", "todo", "203.0.113.10", 300)]
-    steps, results = plan("example.com", [want("A", "todo", "203.0.113.10", ttl=300)], existing)
+    steps, results = planned("example.com", [want("A", "todo", "203.0.113.10", ttl=300)], existing)
     assert steps == []
     assert results == [{"id": 1, "type": "A", "name": "todo", "data": "203.0.113.10", "ttl": 300}]
 
 
 def test_single_record_is_updated_in_place_keeping_its_id():
     existing = [rec(7, "A", "todo", "203.0.113.9")]
-    steps = plan("example.com", [want("A", "todo.example.com", "203.0.113.10")], existing)[0]
+    steps = planned("example.com", [want("A", "todo.example.com", "203.0.113.10")], existing)[0]
     (change, request) = steps[0]
     assert change["before"] == {"data": "203.0.113.9"} and change["after"] == {
         "data": "203.0.113.10"
@@ -68,55 +74,59 @@ def test_single_record_is_updated_in_place_keeping_its_id():
 
 def test_undeclared_ttl_is_kept_and_declared_ttl_is_reconciled():
     existing = [rec(7, "A", "todo", "203.0.113.10", ttl=600)]
-    assert plan("example.com", [want("A", "todo", "203.0.113.10")], existing)[0] == []
-    steps = plan("example.com", [want("A", "todo", "203.0.113.10", ttl=300)], existing)[0]
+    assert planned("example.com", [want("A", "todo", "203.0.113.10")], existing)[0] == []
+    steps = planned("example.com", [want("A", "todo", "203.0.113.10", ttl=300)], existing)[0]
     assert steps[0][0]["after"] == {"ttl": 300}
 
 
 def test_missing_record_is_created_and_unrelated_records_are_not_touched():
     existing = [rec(1, "A", "www", "198.51.100.1"), rec(2, "TXT", "todo", "hello")]
-    steps = plan("example.com", [want("A", "todo", "203.0.113.10")], existing)[0]
+    steps = planned("example.com", [want("A", "todo", "203.0.113.10")], existing)[0]
     assert ops(steps) == [("create", "A", "todo", "POST")]
 
 
 def test_several_records_with_one_declared_value_is_ambiguous_and_changes_nothing():
     existing = [rec(1, "A", "todo", "198.51.100.1"), rec(2, "A", "todo", "198.51.100.2")]
     with pytest.raises(PlanError) as err:
-        plan("example.com", [want("A", "todo", "203.0.113.10")], existing)
+        planned("example.com", [want("A", "todo", "203.0.113.10")], existing)
     assert "2 A records named todo exist" in str(err.value)
     assert "state: absent" in str(err.value)
 
 
 def test_extra_record_next_to_a_matching_one_is_reported_not_deleted():
     existing = [rec(1, "A", "todo", "203.0.113.10"), rec(2, "A", "todo", "198.51.100.2")]
-    steps = plan("example.com", [want("A", "todo", "203.0.113.10")], existing)[0]
-    assert ops(steps) == [("report", "A", "todo", None)]
+    changes, _records = plan("example.com", [want("A", "todo", "203.0.113.10")], existing)
+    assert ops(changes.steps) == [("none", "A", "todo", None)]
+    assert changes.changes[0]["reason"].startswith("another A record with this name; left alone")
+    assert changes.changed is False
 
 
 def test_round_robin_values_are_matched_by_data():
     existing = [rec(1, "A", "lb", "198.51.100.1")]
     declared = [want("A", "lb", "198.51.100.1"), want("A", "lb", "198.51.100.2")]
-    steps = plan("example.com", declared, existing)[0]
+    steps = planned("example.com", declared, existing)[0]
     assert ops(steps) == [("create", "A", "lb", "POST")]
 
 
 def test_absent_with_and_without_data():
     existing = [rec(1, "A", "old", "198.51.100.1"), rec(2, "A", "old", "198.51.100.2")]
-    steps = plan("example.com", [want("A", "old", "198.51.100.2", state="absent")], existing)[0]
-    assert [(c["op"], c["id"]) for c, _request in steps if c["op"] == "delete"] == [("delete", 2)]
-    steps = plan("example.com", [want("A", "old", state="absent")], existing)[0]
+    steps = planned("example.com", [want("A", "old", "198.51.100.2", state="absent")], existing)[0]
+    assert [(c["action"], c["id"]) for c, _request in steps if c["action"] == "delete"] == [
+        ("delete", 2)
+    ]
+    steps = planned("example.com", [want("A", "old", state="absent")], existing)[0]
     assert sorted(c["id"] for c, _request in steps) == [1, 2]
 
 
 def test_hostnames_and_addresses_compare_by_meaning():
     existing = [rec(1, "CNAME", "www", "Example.com."), rec(2, "AAAA", "v6", "2001:db8::1")]
     declared = [want("CNAME", "www", "example.com"), want("AAAA", "v6", "2001:0db8:0:0::1")]
-    assert plan("example.com", declared, existing)[0] == []
+    assert planned("example.com", declared, existing)[0] == []
 
 
 def test_present_record_needs_data():
     with pytest.raises(PlanError):
-        plan("example.com", [want("A", "todo")], [])
+        planned("example.com", [want("A", "todo")], [])
 
 
 # -- the plan is plain data; the diff and the new ids come from it --------------------------------
@@ -129,7 +139,7 @@ def test_a_plan_is_plain_data_the_module_only_has_to_send():
         want("A", "old", state="absent"),
         want("TXT", "new", "hello"),
     ]
-    steps, results = plan("example.com", declared, existing)
+    steps, results = planned("example.com", declared, existing)
     json.dumps([steps, results])
     # in the order of (type, name)
     assert [request for _change, request in steps] == [
@@ -148,7 +158,7 @@ def test_planning_twice_gives_the_same_plan_and_leaves_the_inputs_alone():
     existing = [rec(7, "A", "todo", "203.0.113.9")]
     declared = [want("A", "todo.example.com", "203.0.113.10")]
     frozen = json.dumps([existing, declared])
-    assert plan("example.com", declared, existing) == plan("example.com", declared, existing)
+    assert planned("example.com", declared, existing) == planned("example.com", declared, existing)
     assert json.dumps([existing, declared]) == frozen
 
 
@@ -159,7 +169,7 @@ def test_the_diff_shows_only_the_records_with_a_declared_type_and_name():
         rec(3, "CNAME", "www", "example.com."),
     ]
     declared = [want("A", "todo", "203.0.113.10", ttl=300), want("A", "old", state="absent")]
-    steps = plan("example.com", declared, existing)[0]
+    steps = planned("example.com", declared, existing)[0]
     diff = records_diff("example.com", declared, existing, [change for change, _r in steps])
     assert diff == {
         "before": "A old 198.51.100.8 ttl=1800\nA todo 198.51.100.7 ttl=300\n",
@@ -168,9 +178,9 @@ def test_the_diff_shows_only_the_records_with_a_declared_type_and_name():
 
 
 def test_a_created_record_gets_the_id_the_api_gave_it():
-    steps, results = plan("example.com", [want("A", "lb", "198.51.100.1")], [])
+    steps, results = planned("example.com", [want("A", "lb", "198.51.100.1")], [])
     assert results == [{"id": None, "type": "A", "name": "lb", "data": "198.51.100.1"}]
     note_created(results, {"id": 42, "type": "A", "name": "lb", "data": "198.51.100.1"})
     note_created(results, {"id": 43, "type": "A", "name": "other", "data": "198.51.100.1"})
     assert results[0]["id"] == 42
-    assert [c["op"] for c, _request in steps] == ["create"]
+    assert [c["action"] for c, _request in steps] == ["create"]

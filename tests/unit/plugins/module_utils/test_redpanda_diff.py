@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (
     AclKey,
     acl_diff,
+    acl_principals,
     acl_text,
     config_value,
     expand_acl_entries,
@@ -28,6 +29,12 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_us
 # --------------------------------------------------------------------------------------------
 # topics
 # --------------------------------------------------------------------------------------------
+
+
+def topic_changes(*args, **kwargs):
+    """plan_topics' changes as the list the module returns (RV(topics)), and its errors."""
+    planned, errors = plan_topics(*args, **kwargs)
+    return planned.changes, errors
 
 
 def topic(name, **kw):
@@ -76,7 +83,7 @@ def test_config_values_compare_as_the_broker_reports_them():
 
 
 def test_new_topic_is_created_with_its_settings():
-    changes, errors = plan_topics(
+    changes, errors = topic_changes(
         [topic("t", partitions=3, replication_factor=1, configs={"retention.ms": 1000})], {}
     )
     assert errors == []
@@ -93,18 +100,20 @@ def test_new_topic_is_created_with_its_settings():
 
 def test_matching_topic_is_unchanged_second_run():
     current = {"t": existing(3, 1, **{"retention.ms": "1000"})}
-    changes, errors = plan_topics(
+    changes, errors = topic_changes(
         [topic("t", partitions=3, replication_factor=1, configs={"retention.ms": 1000})], current
     )
     assert errors == []
     assert changes == [dict(name="t", action="none")]
     diff = topic_diff(changes, current)
     assert diff["before"] == diff["after"] == {"topics": {}}
+    assert plan_topics([topic("t", partitions=3)], current)[0].changed is False
+    assert plan_topics([topic("t", partitions=4)], current)[0].changed is True
 
 
 def test_partitions_grow_and_configs_change():
     current = {"t": existing(3, 1, **{"retention.ms": "1000", "cleanup.policy": "delete"})}
-    changes, errors = plan_topics(
+    changes, errors = topic_changes(
         [topic("t", partitions=6, configs={"retention.ms": "2000", "cleanup.policy": "delete"})],
         current,
     )
@@ -133,7 +142,7 @@ def test_a_null_config_resets_an_override_only():
             },
         )
     }
-    changes, _errors = plan_topics(
+    changes, _errors = topic_changes(
         [topic("t", configs={"retention.ms": None, "segment.ms": None})], current
     )
     assert changes[0]["configs"] == {"retention.ms": dict(before="1000", after=None)}
@@ -143,19 +152,19 @@ def test_a_null_config_resets_an_override_only():
 
 
 def test_partition_decrease_is_refused_with_the_numbers():
-    changes, errors = plan_topics([topic("t", partitions=2)], {"t": existing(6)})
+    changes, errors = topic_changes([topic("t", partitions=2)], {"t": existing(6)})
     assert changes == []
     assert len(errors) == 1
     assert "has 6 partitions" in errors[0] and "asked for 2" in errors[0]
 
 
 def test_replication_factor_change_is_refused():
-    _changes, errors = plan_topics([topic("t", replication_factor=3)], {"t": existing(3, 1)})
+    _changes, errors = topic_changes([topic("t", replication_factor=3)], {"t": existing(3, 1)})
     assert "replication factor 1" in errors[0] and "to 3" in errors[0]
 
 
 def test_one_refusal_is_reported_alongside_valid_changes_so_callers_apply_nothing():
-    changes, errors = plan_topics(
+    changes, errors = topic_changes(
         [topic("ok", partitions=5), topic("bad", partitions=1)],
         {"ok": existing(3), "bad": existing(3)},
     )
@@ -165,23 +174,23 @@ def test_one_refusal_is_reported_alongside_valid_changes_so_callers_apply_nothin
 
 def test_deletion_needs_allow_deletion_only_when_something_would_be_deleted():
     current = {"t": existing(3)}
-    changes, errors = plan_topics([topic("t", state="absent")], current)
+    changes, errors = topic_changes([topic("t", state="absent")], current)
     assert changes == [] and "allow_deletion=true" in errors[0]
-    changes, errors = plan_topics([topic("t", state="absent")], current, allow_deletion=True)
+    changes, errors = topic_changes([topic("t", state="absent")], current, allow_deletion=True)
     assert errors == [] and changes[0]["action"] == "delete"
     assert topic_diff(changes, current)["after"] == {"topics": {}}
-    changes, errors = plan_topics([topic("gone", state="absent")], current)
+    changes, errors = topic_changes([topic("gone", state="absent")], current)
     assert errors == [] and changes == [dict(name="gone", action="none")]
 
 
 def test_duplicate_and_invalid_topics_are_errors():
-    _changes, errors = plan_topics([topic("t"), topic("t"), topic("no way")], {})
+    _changes, errors = topic_changes([topic("t"), topic("t"), topic("no way")], {})
     assert any("more than once" in e for e in errors)
     assert any("'no way'" in e for e in errors)
 
 
 def test_zero_partitions_is_an_error():
-    _changes, errors = plan_topics([topic("t", partitions=0)], {})
+    _changes, errors = topic_changes([topic("t", partitions=0)], {})
     assert "at least 1" in errors[0]
 
 
@@ -325,22 +334,31 @@ def test_same_acl_present_and_absent_is_an_error():
     assert errors and "both present and absent" in errors[0]
 
 
+def acls(plan, action):
+    """The ACLs plan_acls' ChangeSet sends for `action` (CreateAcls, DeleteAcls)."""
+    return plan.select(action).requests
+
+
 def test_acl_plan_creates_missing_and_keeps_existing():
     plan = plan_acls([key(op="read"), key(op="write")], [], [key(op="read")])
-    assert plan["create"] == [key(op="write")] and plan["delete"] == []
+    assert acls(plan, "create") == [key(op="write")] and acls(plan, "delete") == []
+    assert [c["action"] for c in plan.changes] == ["create", "none"]
+    assert plan.changes[1] == dict(action="none", **key(op="read")._asdict())
+    assert plan.changed
 
 
 def test_acl_plan_is_empty_when_everything_exists_second_run():
     wanted = [key(op="read"), key(op="write")]
     plan = plan_acls(wanted, [], [*wanted, key("User:other")], exclusive=True)
-    assert plan["create"] == [] and plan["delete"] == []
-    diff = acl_diff(plan, [*wanted, key("User:other")])
+    assert acls(plan, "create") == [] and acls(plan, "delete") == []
+    assert plan.changed is False and len(plan.select("none").changes) == 2
+    diff = acl_diff(plan, [*wanted, key("User:other")], acl_principals(wanted, []))
     assert diff["before"] == diff["after"]
 
 
 def test_absent_entries_delete_only_what_exists():
     plan = plan_acls([], [key(op="read"), key(op="write")], [key(op="read")])
-    assert plan["delete"] == [key(op="read")] and plan["create"] == []
+    assert acls(plan, "delete") == [key(op="read")] and acls(plan, "create") == []
 
 
 def test_exclusive_removes_undeclared_acls_of_listed_principals_only():
@@ -348,16 +366,17 @@ def test_exclusive_removes_undeclared_acls_of_listed_principals_only():
     other = key("User:other", op="alter")
     current = [key(op="read"), stray, other, key("User:app", rtype="group", name="g")]
     plan = plan_acls([key(op="read")], [], current, exclusive=True)
-    assert set(plan["delete"]) == {stray, key("User:app", rtype="group", name="g")}
-    assert other not in plan["delete"]
+    assert set(acls(plan, "delete")) == {stray, key("User:app", rtype="group", name="g")}
+    assert other not in acls(plan, "delete")
     # without exclusive nothing undeclared is touched
-    assert plan_acls([key(op="read")], [], current)["delete"] == []
+    assert acls(plan_acls([key(op="read")], [], current), "delete") == []
 
 
 def test_acl_diff_is_derived_from_the_plan():
     current = [key(op="read"), key(op="alter"), key("User:other")]
-    plan = plan_acls([key(op="read"), key(op="write")], [], current, exclusive=True)
-    diff = acl_diff(plan, current)
+    present = [key(op="read"), key(op="write")]
+    plan = plan_acls(present, [], current, exclusive=True)
+    diff = acl_diff(plan, current, acl_principals(present, []))
     assert set(diff["before"]["acls"]) == {"User:app"}  # scoped to the listed principal
     assert diff["before"]["acls"]["User:app"] == sorted(
         [acl_text(key(op="read")), acl_text(key(op="alter"))]
@@ -378,6 +397,12 @@ def test_acl_text_is_readable():
 # --------------------------------------------------------------------------------------------
 
 
+def user_changes(*args, **kwargs):
+    """plan_users' changes as the list the module returns (RV(users)), and its errors."""
+    planned, errors = plan_users(*args, **kwargs)
+    return planned.changes, errors
+
+
 def user(name="app", **kw):
     spec = dict(
         name=name, state="present", mechanisms=["SCRAM-SHA-256"], iterations=4096, has_password=True
@@ -387,7 +412,7 @@ def user(name="app", **kw):
 
 
 def test_new_user_is_created():
-    changes, errors = plan_users([user()], {})
+    changes, errors = user_changes([user()], {})
     assert errors == []
     assert changes[0]["action"] == "create"
     assert changes[0]["set_mechanisms"] == ["SCRAM-SHA-256"] and changes[0]["password_set"]
@@ -395,21 +420,22 @@ def test_new_user_is_created():
 
 def test_existing_user_is_left_alone_on_create_mode():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _errors = plan_users([user()], current, "on_create")
+    changes, _errors = user_changes([user()], current, "on_create")
     assert changes[0]["action"] == "none"
     assert user_diff(changes) == dict(before=dict(users={}), after=dict(users={}))
 
 
 def test_always_mode_changes_nothing_when_the_password_is_known_to_work():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _errors = plan_users([user()], current, "always", {"app": True})
+    changes, _errors = user_changes([user()], current, "always", {"app": True})
     assert changes[0]["action"] == "none"
+    assert plan_users([user()], current, "always", {"app": True})[0].changed is False
 
 
 def test_always_mode_sets_the_password_when_it_fails_or_cannot_be_checked():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
     for verdict in (False, None):
-        changes, _errors = plan_users([user()], current, "always", {"app": verdict})
+        changes, _errors = user_changes([user()], current, "always", {"app": verdict})
         assert changes[0]["action"] == "update"
         assert changes[0]["set_mechanisms"] == ["SCRAM-SHA-256"]
         assert changes[0]["password_set"]
@@ -417,15 +443,15 @@ def test_always_mode_sets_the_password_when_it_fails_or_cannot_be_checked():
 
 def test_unreadable_mechanisms_leave_existing_users_alone():
     current = {"app": dict(mechanisms=None)}  # Redpanda Admin API: names only
-    changes, _errors = plan_users([user()], current, "on_create", single_mechanism=True)
+    changes, _errors = user_changes([user()], current, "on_create", single_mechanism=True)
     assert changes[0]["action"] == "none"
-    diff = user_diff(plan_users([user()], current, "always", single_mechanism=True)[0])
+    diff = user_diff(user_changes([user()], current, "always", single_mechanism=True)[0])
     assert diff["before"]["users"]["app"]["mechanisms"] == "(not reported by this backend)"
 
 
 def test_kafka_backend_adds_and_removes_mechanisms():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _errors = plan_users([user(mechanisms=["SCRAM-SHA-512"])], current)
+    changes, _errors = user_changes([user(mechanisms=["SCRAM-SHA-512"])], current)
     (change,) = changes
     assert change["action"] == "update"
     assert change["set_mechanisms"] == ["SCRAM-SHA-512"]
@@ -435,25 +461,25 @@ def test_kafka_backend_adds_and_removes_mechanisms():
 
 def test_iterations_change_only_with_always():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 8192})}
-    assert plan_users([user()], current, "on_create")[0][0]["action"] == "none"
-    changes, _errors = plan_users([user()], current, "always", {"app": True})
+    assert user_changes([user()], current, "on_create")[0][0]["action"] == "none"
+    changes, _errors = user_changes([user()], current, "always", {"app": True})
     assert changes[0]["action"] == "none"  # password works: not reset for iterations alone
-    changes, _errors = plan_users([user()], current, "always", {"app": False})
+    changes, _errors = user_changes([user()], current, "always", {"app": False})
     assert any("iterations" in r for r in changes[0]["reasons"])
 
 
 def test_redpanda_refuses_two_mechanisms():
-    _changes, errors = plan_users(
+    _changes, errors = user_changes(
         [user(mechanisms=["SCRAM-SHA-256", "SCRAM-SHA-512"])], {}, single_mechanism=True
     )
     assert "one SCRAM credential per user" in errors[0]
-    _changes, errors = plan_users([user(mechanisms=["SCRAM-SHA-256", "SCRAM-SHA-512"])], {})
+    _changes, errors = user_changes([user(mechanisms=["SCRAM-SHA-256", "SCRAM-SHA-512"])], {})
     assert errors == []  # Apache Kafka keeps both
 
 
 def test_redpanda_mechanism_change_sets_the_password_too():
     current = {"app": dict(mechanisms={"SCRAM-SHA-512": None})}
-    changes, _errors = plan_users([user()], current, "on_create", single_mechanism=True)
+    changes, _errors = user_changes([user()], current, "on_create", single_mechanism=True)
     assert changes[0]["action"] == "update"
     assert changes[0]["set_mechanisms"] == ["SCRAM-SHA-256"] and changes[0]["password_set"]
     assert changes[0]["delete_mechanisms"] == []
@@ -461,20 +487,20 @@ def test_redpanda_mechanism_change_sets_the_password_too():
 
 def test_absent_users_are_deleted_once():
     current = {"app": dict(mechanisms={"SCRAM-SHA-256": 4096})}
-    changes, _errors = plan_users([user(state="absent", has_password=False)], current)
+    changes, _errors = user_changes([user(state="absent", has_password=False)], current)
     assert changes[0]["action"] == "delete"
-    changes, _errors = plan_users([user(state="absent", has_password=False)], {})
+    changes, _errors = user_changes([user(state="absent", has_password=False)], {})
     assert changes[0]["action"] == "none"
 
 
 def test_present_user_without_password_and_duplicates_are_errors():
-    _c, errors = plan_users([user(has_password=False), user("b"), user("b")], {})
+    _c, errors = user_changes([user(has_password=False), user("b"), user("b")], {})
     assert any("password is required" in e for e in errors)
     assert any("more than once" in e for e in errors)
 
 
 def test_user_diff_never_contains_a_password():
-    changes, _errors = plan_users([user()], {})
+    changes, _errors = user_changes([user()], {})
     diff = user_diff(changes)
     assert diff["after"]["users"]["app"] == {
         "mechanisms": ["SCRAM-SHA-256"],

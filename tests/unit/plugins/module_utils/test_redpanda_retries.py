@@ -9,9 +9,9 @@ import socket
 import threading
 
 import pytest
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _kafka_admin, _retry
-from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kafka_admin import (
-    KafkaAdmin,
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils import _kafka_client, _retry
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kafka_client import (
+    KafkaClient,
     RequestCounter,
 )
 from ansible_collections.hackathon_todo.deploy.plugins.module_utils._redpanda_plan import (
@@ -58,14 +58,14 @@ def future(result=None, error=None):
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(_kafka_admin.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(_kafka_client.time, "sleep", lambda _s: None)
 
 
 @pytest.fixture
 def kafka():
-    admin = KafkaAdmin(PARAMS, RequestCounter())
-    admin._client = FakeClient()
-    return admin
+    client = KafkaClient(PARAMS, RequestCounter())
+    client._client = FakeClient()
+    return client
 
 
 def scripted(*rounds):
