@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST ?= pytest
 
 .PHONY: integration-real images help toolchain cluster-up cluster-down crds kafka-up kafka-down chart-repo-up chart-repo-down \
-        testbed-up testbed-down secrets-scan lint chart-lint sanity unit integration test \
+        testbed-up testbed-down secrets-scan lint chart-lint sanity unit integration integration-tiers test \
         bench-testbed ee-context ee demo clean
 
 help:  ## list targets
@@ -63,6 +63,11 @@ integration-real: export HTD_NODES_MODE := real
 integration-real:  ## pytest integration tests on real nodes: containers run (starts what it needs)
 	@bash testbed/pytest-tier.sh tests/integration/real_nodes
 
+# What `make test` runs: both tiers at the same time, each on a bed of its own (the kwok one on
+# .testbed/kwok-tier and other ports); lines prefixed [kwok] / [real], logs in tests/output/tiers.
+integration-tiers:  ## both integration tiers at once, on two beds (what `make test` runs)
+	@bash testbed/integration-tiers.sh
+
 TAG ?= v1.0.0
 images:  ## build the app stand-in's five images for TAG and push them to the real-node bed's registry
 	@python testbed/images/build.py app --tag $(TAG)
@@ -76,7 +81,7 @@ demo: toolchain  ## the main job on the local default: bootstrap.yml + images + 
 	ansible-playbook release.yml -e image_tag=$(DEMO_TAG)
 	@cat reports/release-staging.md reports/release-production.md
 
-test: toolchain secrets-scan lint chart-lint sanity unit integration integration-real  ## everything CI runs: the README's test command
+test: toolchain secrets-scan lint chart-lint sanity unit integration-tiers  ## everything CI runs: the README's test command
 
 ee-context:  ## render the execution environment's build context into build/ee/context (offline)
 	@bash ee/build.sh context

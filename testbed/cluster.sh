@@ -150,7 +150,12 @@ YAML
 }
 
 down() {
-  if [[ -d "$HTD_STATE/nodes" || -e "/run/netns/${HTD_NETNS:-$NAME}" ]]; then
+  local other
+  # Real nodes: this bed's (its state has them), or a namespace of its name left behind. One
+  # that another bed still up owns (nodes.sh foreign) is that bed's, running: left alone.
+  if other=$(bash "$here/nodes.sh" foreign); then
+    echo "cluster: the real nodes named $NAME belong to the bed in $other (up): left running"
+  elif [[ -d "$HTD_STATE/nodes" || -e "/run/netns/${HTD_NETNS:-$NAME}" ]]; then
     kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
     bash "$here/nodes.sh" down
     echo "cluster: real nodes and their network namespace removed"

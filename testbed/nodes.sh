@@ -11,6 +11,8 @@
 #   testbed/nodes.sh status      exit 0 when the namespace and every node process are up
 #   testbed/nodes.sh env         the addresses as KEY=VALUE (also written to $HTD_STATE/nodes/env)
 #   testbed/nodes.sh leftovers   list what `down` would have to remove (empty when clean)
+#   testbed/nodes.sh foreign     print the state directory of ANOTHER bed that owns this name's
+#                                nodes and is still up (exit 0), else exit 1: `down` leaves those
 #
 # Network rule: nothing leaves the namespace. It has no default route and no NAT; the host reaches
 # it through one veth pair (host 10.213.0.1, namespace 10.213.0.2) and, for Services, a route to
@@ -44,6 +46,7 @@ run="/run/htd/$NAME"                      # sockets (short paths) and containerd
 cgroot="htd-$NAME"                        # cgroup parent of every node's pods
 pki="$HTD_STATE/kwok/clusters/$NAME/pki"  # the control plane's CA (kwokctl)
 hostveth="${NETNS:0:11}-h0"
+owner="$run/owner"                        # the state directory of the bed whose nodes these are
 kubeconfig="$HTD_STATE/kubeconfig"
 
 log() { printf '[nodes] %s\n' "$*"; }
@@ -93,9 +96,23 @@ ENV
 }
 
 # --- the namespace -------------------------------------------------------------------------------
+# Another bed's state directory when the nodes of this name are that bed's and it is still up
+# (its state has them): a second bed must never take them down (set HTD_CLUSTER_NAME instead).
+foreign() {
+  local o; o=$(cat "$owner" 2>/dev/null) || return 1
+  [[ -n $o && $o != "$HTD_STATE" && -d $o/nodes ]] || return 1
+  echo "$o"
+}
+refuse_foreign() {
+  local o; o=$(foreign) || return 0
+  die "the real nodes named $NAME (namespace $NETNS) belong to the bed in $o, which is up: not touched; give this bed another HTD_CLUSTER_NAME"
+}
+
 net_up() {
+  refuse_foreign
   net_down_quiet
   ip netns add "$NETNS"
+  mkdir -p "$run"; echo "$HTD_STATE" > "$owner"
   inns ip link set lo up
   ip link add "$hostveth" type veth peer name eth0 netns "$NETNS"
   ip addr add "$HOST_IP/24" dev "$hostveth"
@@ -480,6 +497,7 @@ our_mounts() { awk -v a="$state/" -v b="$run/" 'index($2, a) == 1 || index($2, b
 
 down() {
   local f
+  refuse_foreign
   broker_down
   for f in "$state"/pids/*.pid; do
     if [[ -f $f ]]; then kill "$(cat "$f")" 2>/dev/null || true; fi
@@ -521,5 +539,6 @@ case ${1:-} in
   env) write_env ;;
   status) status ;;
   leftovers) leftovers ;;
-  *) echo "usage: $0 net-up|up|down|status|env|leftovers" >&2; exit 2 ;;
+  foreign) foreign ;;
+  *) echo "usage: $0 net-up|up|down|status|env|leftovers|foreign" >&2; exit 2 ;;
 esac

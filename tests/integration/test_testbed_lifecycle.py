@@ -7,6 +7,8 @@ disturbs the bed the rest of the suite uses.
 from __future__ import annotations
 
 import os
+import pathlib
+import shutil
 import socket
 import subprocess
 
@@ -73,3 +75,31 @@ def test_up_reuse_down(tmp_path, script, env, ports):
     assert _processes_mentioning(str(tmp_path)) == []
     leftovers = list((tmp_path / "state").rglob("*")) if (tmp_path / "state").exists() else []
     assert leftovers == [], leftovers
+
+
+def test_a_kwok_bed_going_down_leaves_another_beds_real_nodes_alone(tmp_path):
+    """Two beds share the machine (`make test` runs a kwok bed next to the real-node one): the
+    kwok bed's `down` must not take the other bed's network namespace, even under the same cluster
+    name. The real-node bed here is only what `down` looks at (its namespace, its owner record and
+    its state); no node runs."""
+    name = "htd-owner-test"
+    other_state = tmp_path / "other"
+    (other_state / "nodes").mkdir(parents=True)
+    run = pathlib.Path("/run/htd") / name
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        run.mkdir(parents=True)
+        (run / "owner").write_text(f"{other_state}\n")
+        env = {"HTD_STATE": str(tmp_path / "kwok"), "HTD_CLUSTER_NAME": name}
+        down = _run("cluster.sh", "down", env)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert pathlib.Path("/run/netns", name).exists(), down.stdout + down.stderr
+        assert str(other_state) in down.stdout, down.stdout  # says whose nodes it left running
+        # once that bed is gone (no state), the namespace is a leftover and goes
+        shutil.rmtree(other_state)
+        down = _run("cluster.sh", "down", env)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not pathlib.Path("/run/netns", name).exists(), down.stdout + down.stderr
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+        shutil.rmtree(run, ignore_errors=True)
