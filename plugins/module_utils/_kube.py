@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import concurrent.futures
+import contextlib
 import json
 import os
 import traceback
@@ -182,6 +184,24 @@ class Kube(object):
         return self.request(
             "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
+
+    def dry_run_all(self, objs, namespace, field_manager, workers=8):
+        """Server-side apply dry runs of many objects, `workers` at a time (the API server admits
+        each on its own, so their order does not matter). Returns (object, KubeError) for each
+        object the API server refused, in the order given; empty when it admitted them all."""
+        for obj in objs:  # discovery first, one call per group/version (its cache is not shared)
+            with contextlib.suppress(KubeError):  # the dry run meets the same error, reports it
+                self.resource_path(obj["apiVersion"], obj["kind"], namespace)
+
+        def one(obj):
+            try:
+                self.apply(obj, namespace, field_manager, dry_run=True)
+            except KubeError as exc:
+                return (obj, exc)
+            return None
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            return [refused for refused in pool.map(one, objs) if refused is not None]
 
     def delete(self, path):
         try:

@@ -119,6 +119,18 @@ def secret_values(values, p):
     return {"secretName": p["secret_name"], "global": {"imagePullSecrets": pulls}}
 
 
+def refusals(rejected):
+    """The objects the API server refused, one entry per reason: "Deployment a, Deployment b:
+    <reason>" (its answers name the object first, `Deployment.apps "a" is invalid: `; without
+    that, objects refused for the same reason read as one)."""
+    reasons = {}
+    for obj, exc in rejected:
+        meta = obj.get("metadata") or {}
+        reason = re.sub(r'^\S+ "[^"]*" is (invalid|forbidden): ', "", exc.message)
+        reasons.setdefault(reason, []).append("%s %s" % (obj.get("kind"), meta.get("name")))
+    return "; ".join("%s: %s" % (", ".join(names), reason) for reason, names in reasons.items())
+
+
 def dapr_configs_to_find(rendered):
     """Dapr Configurations the rendered pods name (dapr.io/config) that the release itself does
     not bring: they must already be in the namespace, or every sidecar fails to start."""
@@ -344,19 +356,16 @@ class Preflight(object):
                 % (os.path.basename(p["values_file"]), exc.err.strip()[-1500:])
             ) from None
         rendered = [d for d in yaml.safe_load_all(out) if isinstance(d, dict)]
-        rejected = []
-        for obj in rendered:
-            if "helm.sh/hook" in ((obj.get("metadata") or {}).get("annotations") or {}):
-                continue
-            try:
-                self.kube.apply(obj, p["namespace"], "helm", dry_run=True)
-            except KubeError as exc:
-                rejected.append(
-                    "%s %s: %s" % (obj.get("kind"), obj["metadata"].get("name"), exc.message)
-                )
+        applied = [
+            obj
+            for obj in rendered
+            if "helm.sh/hook" not in ((obj.get("metadata") or {}).get("annotations") or {})
+        ]
+        rejected = self.kube.dry_run_all(applied, p["namespace"], "helm")
         if rejected:
             raise Refused(
-                "The API server rejects the release's objects: %s" % "; ".join(rejected)[:1500]
+                "The API server rejects %d of the release's %d objects: %s"
+                % (len(rejected), len(applied), refusals(rejected)[:1500])
             )
         ns = p["namespace"]
         for name in dapr_configs_to_find(rendered):

@@ -373,6 +373,8 @@ def test_a_release_that_waited_for_the_lock_reads_the_release_again(release, kub
         ("missing secret key", "lacks the keys OPENAI_API_KEY"),
         ("unreachable cluster", "cannot reach the Kubernetes API server"),
         ("missing Dapr configuration", "the pods name the Dapr Configuration appconfig"),
+        # valid for the chart's schema, refused by the API server's validation (the dry run)
+        ("objects the API server refuses", "The API server rejects 5 of the release's "),
     ],
 )
 def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, message):
@@ -400,6 +402,12 @@ def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, messag
             '[{"op": "remove", "path": "/data/OPENAI_API_KEY"}]',
         )
         before = versions(kube_cluster)
+    elif case == "objects the API server refuses":
+        extra = {
+            "app_release_extra_values": {
+                "global": {"podLabels": {"testbed.hackathon-todo.dev/bad": "not a label value!"}}
+            }
+        }
     elif case == "missing Dapr configuration":
         saved = json.loads(
             kube_cluster.kubectl(
@@ -431,6 +439,11 @@ def test_bad_input_changes_nothing(release, kube_cluster, tmp_path, case, messag
     assert message in proc.stdout, proc.stdout[-3000:]
     assert case == "unknown environment" or "Nothing was changed" in proc.stdout
     assert after == before
+    if case == "objects the API server refuses":  # every Deployment named, the reason once
+        refused = proc.stdout.split(message, 1)[1].split("\n", 1)[0]
+        names = [f"Deployment {RELEASE}-{s}" for s in ("backend", "frontend", "mcp")]
+        assert all(name in refused for name in names), refused
+        assert refused.count("Invalid value") == 1, refused
     if case == "unknown environment":  # names the inventory it looked in
         assert "this inventory (local) has staging, production" in proc.stdout, proc.stdout[-3000:]
     # a refusal before Helm's history was read names no live revision (there is one: never 0)

@@ -6,6 +6,7 @@ tests/integration/test_release_flow.py.
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -19,6 +20,7 @@ from ansible_collections.hackathon_todo.deploy.plugins.module_utils._helm import
     HelmError,
     merge,
 )
+from ansible_collections.hackathon_todo.deploy.plugins.module_utils._kube import KubeError
 
 INPUTS = {
     "environment": "staging",
@@ -409,3 +411,19 @@ def test_other_logs_are_quoted_by_their_last_line():
     lines = ['{"level":"info","msg":"starting"}', '{"level":"fatal","msg":"no broker"}', ""]
     assert _pods.telling_line(lines) == '{"level":"fatal","msg":"no broker"}'
     assert _pods.telling_line([]) == ""
+
+
+def test_refusals_name_every_object_and_each_reason_once():
+    def refused(kind, name, reason):
+        body = json.dumps({"message": f'{kind}.apps "{name}" is invalid: {reason}'})
+        return ({"kind": kind, "metadata": {"name": name}}, KubeError(422, "Invalid", body))
+
+    label = 'spec.template.labels: Invalid value: "not a label value!"'
+    text = _release_preflight.refusals(
+        [
+            refused("Deployment", "a", label),
+            refused("Deployment", "b", label),
+            refused("Service", "c", "spec.ports: Required value"),
+        ]
+    )
+    assert text == f"Deployment a, Deployment b: {label}; Service c: spec.ports: Required value"
