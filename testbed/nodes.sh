@@ -138,7 +138,8 @@ net_up() {
 }
 net_down_quiet() {
   ip link del "$hostveth" 2>/dev/null || true
-  ip route del "$SVC_CIDR" via "$BED_IP" 2>/dev/null || true
+  # only this bed's route (through its own veth): another bed may route the same range
+  ip route del "$SVC_CIDR" via "$BED_IP" dev "$hostveth" 2>/dev/null || true
   if [[ -e "/run/netns/$NETNS" ]]; then ip netns del "$NETNS" 2>/dev/null || true; fi
 }
 

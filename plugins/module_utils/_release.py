@@ -283,14 +283,17 @@ class Release(Preflight):
         except HelmError as exc:
             self.failed_deployments = exc.not_ready()
             self.pod_problems = watch.summary()
-            status = self._note_live()
+            try:
+                status = self._note_live()
+                live = "now revision %s, status %s" % (self.revision_after, status)
+            except HelmError as unread:  # what failed is the upgrade: say that, and this too
+                live = "the live revision could not be read: %s" % unread
             raise Failed(
                 "helm upgrade failed and --rollback-on-failure rolled %s back to the previous revision "
-                "(now revision %s, status %s). %s%sHelm said: %s"
+                "(%s). %s%sHelm said: %s"
                 % (
                     p["release_name"],
-                    self.revision_after,
-                    status,
+                    live,
                     (
                         "Deployments that never became ready: %s. "
                         % ", ".join(self.failed_deployments)

@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -218,6 +219,50 @@ def test_tag_that_never_gets_ready_is_rolled_back(release, kube_cluster):
     assert report["failed_deployments"], report
     assert all(d.startswith(f"{ENV}/{RELEASE}-") for d in report["failed_deployments"])
     assert "--rollback-on-failure rolled" in report["error"]
+    now = live(kube_cluster)
+    assert now["status"] == "deployed" and now["app_version"] == "v1.1.0"
+
+
+HELM_LOSES_THE_CLUSTER = """#!/usr/bin/env bash
+# The real Helm, except that once an upgrade has failed the cluster stops answering `helm history`
+# (an API server that went away right after Helm's rollback).
+if [[ $1 == history && -e {marker} ]]; then
+  echo 'Error: Kubernetes cluster unreachable: connection refused' >&2
+  exit 1
+fi
+{helm} "$@"; rc=$?
+if [[ $1 == upgrade && $rc -ne 0 ]]; then touch {marker}; fi
+exit $rc
+"""
+
+
+def test_a_failed_upgrade_is_reported_even_when_the_history_cannot_be_read(
+    release, kube_cluster, tmp_path
+):
+    """What went wrong is Helm's upgrade: a history read that fails after it must not take its
+    place in the report (the pods' reasons, the Deployments, the rollback)."""
+    helm = tmp_path / "helm"
+    helm.write_text(
+        HELM_LOSES_THE_CLUSTER.format(marker=tmp_path / "failed", helm=shutil.which("helm"))
+    )
+    helm.chmod(0o755)
+    proc, report = release(
+        "-e",
+        "image_tag=v1.2.1",
+        extra={
+            "app_release_extra_values": FAIL_LABEL,
+            "app_release_helm_timeout": "15s",
+            "app_release_helm_binary": str(helm),
+        },
+    )
+    assert proc.returncode != 0
+    assert report["outcome"] == "failed", report
+    assert report["failed_deployments"], report
+    assert "--rollback-on-failure rolled" in report["error"], report["error"]
+    assert "Deployments that never became ready" in report["error"], report["error"]
+    assert "the live revision could not be read" in report["error"], report["error"]
+    assert "Deployments that never became ready" in proc.stdout
+    assert f"never ready: {ENV}/{RELEASE}-" in proc.stdout  # the summary says it too
     now = live(kube_cluster)
     assert now["status"] == "deployed" and now["app_version"] == "v1.1.0"
 

@@ -77,6 +77,10 @@ def test_up_reuse_down(tmp_path, script, env, ports):
     assert leftovers == [], leftovers
 
 
+def _host_routes() -> str:
+    return subprocess.run(["ip", "route"], capture_output=True, text=True, check=True).stdout
+
+
 def test_a_kwok_bed_going_down_leaves_another_beds_real_nodes_alone(tmp_path):
     """Two beds share the machine (`make test` runs a kwok bed next to the real-node one): the
     kwok bed's `down` must not take the other bed's network namespace, even under the same cluster
@@ -86,11 +90,28 @@ def test_a_kwok_bed_going_down_leaves_another_beds_real_nodes_alone(tmp_path):
     other_state = tmp_path / "other"
     (other_state / "nodes").mkdir(parents=True)
     run = pathlib.Path("/run/htd") / name
+    # the other bed's way in: its veth (both ends on the host here) and its route to the Services,
+    # the same range and namespace end this bed's would have
+    other_veth = "htdother-h0"
+    subprocess.run(
+        ["ip", "link", "add", other_veth, "type", "veth", "peer", "name", "htdother-p0"], check=True
+    )
+    subprocess.run(["ip", "addr", "add", "10.213.250.1/24", "dev", other_veth], check=True)
+    subprocess.run(["ip", "link", "set", other_veth, "up"], check=True)
+    route = ["10.250.0.0/16", "via", "10.213.250.2", "dev", other_veth]
+    subprocess.run(["ip", "route", "add", *route], check=True)
+    routes_before = _host_routes()
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
         run.mkdir(parents=True)
         (run / "owner").write_text(f"{other_state}\n")
-        env = {"HTD_STATE": str(tmp_path / "kwok"), "HTD_CLUSTER_NAME": name}
+        # addresses of their own: nothing here may name the real bed's (10.213.0.x, 10.96.0.0/16)
+        env = {
+            "HTD_STATE": str(tmp_path / "kwok"),
+            "HTD_CLUSTER_NAME": name,
+            "HTD_BED_NET": "10.213.250",
+            "HTD_SERVICE_CIDR": "10.250.0.0/16",
+        }
         down = _run("cluster.sh", "down", env)
         assert down.returncode == 0, down.stdout + down.stderr
         assert pathlib.Path("/run/netns", name).exists(), down.stdout + down.stderr
@@ -100,6 +121,8 @@ def test_a_kwok_bed_going_down_leaves_another_beds_real_nodes_alone(tmp_path):
         down = _run("cluster.sh", "down", env)
         assert down.returncode == 0, down.stdout + down.stderr
         assert not pathlib.Path("/run/netns", name).exists(), down.stdout + down.stderr
+        assert _host_routes() == routes_before  # no other bed's route went with it
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+        subprocess.run(["ip", "link", "del", other_veth], check=False, capture_output=True)
         shutil.rmtree(run, ignore_errors=True)

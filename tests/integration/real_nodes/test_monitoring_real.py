@@ -43,7 +43,7 @@ FAST_MONITORING = {
         "enabled": True,
         "interval": "5s",
         "rules": {
-            "rateWindow": "2m",
+            "rateWindow": "1m",
             "highErrorRate": {"threshold": 0.05, "for": "30s"},
             "criticalErrorRate": {"threshold": 0.15, "for": "30s"},
             "podCrashLooping": {"threshold": 0.2, "for": "30s"},
