@@ -14,6 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 logs=${HTD_TIER_LOGS:-$root/tests/output/tiers}
 mkdir -p "$logs"
+rm -f "$logs"/*.rc  # a tier that never reports is a failure, not the last run's status
 
 # The kwok bed's own state and ports (every testbed script and the local inventory read them).
 kwok_env=(
@@ -41,13 +42,14 @@ cleanup() { local p; for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill
 trap 'cleanup; exit 130' INT TERM
 
 set -m  # each tier in a process group of its own, so an interrupt stops all of it
-tier real env HTD_NODES_MODE=real PYTHONUNBUFFERED=1 bash "$here/pytest-tier.sh" tests/integration/real_nodes &
+# The tiers themselves are the Makefile's (`make integration-real`, `make integration`).
+tier real env PYTHONUNBUFFERED=1 make -C "$root" --no-print-directory integration-real &
 pids+=($!)
 # The kwok tier at the lowest CPU and I/O priority (its bed's processes inherit it): it takes the
 # time the real-node tier leaves idle, and never slows the probes, rollouts and load the real-node
 # tests time (a kubelet's probe or an HPA reading starved by the other tier would fail them).
-tier kwok env "${kwok_env[@]}" nice -n 19 ionice -c 2 -n 7 bash "$here/pytest-tier.sh" \
-  tests/integration --ignore=tests/integration/real_nodes &
+tier kwok env "${kwok_env[@]}" nice -n 19 ionice -c 2 -n 7 \
+  make -C "$root" --no-print-directory integration &
 pids+=($!)
 wait
 set +m
